@@ -1,0 +1,75 @@
+"""Mean-field and random-matrix theory of randomly initialised RNNs.
+
+Chen, Pennington & Schoenholz, "Dynamical Isometry and a Mean Field Theory of
+RNNs: Gating Enables Signal Propagation in Recurrent Neural Networks", ICML 2018.
+The team's specification is ``shared/theory.md``; equation numbers in docstrings
+refer to it.
+
+Example
+-------
+>>> import theory
+>>> r = theory.point(theory.Params(arch="vanilla", sigma_w=1.5))
+>>> r.phase in ("ordered", "critical", "chaotic")
+True
+
+This package never imports dash, plotly or flask. Kernels (``_kernels*.py``)
+are private; the names in ``__all__`` are the public API.
+"""
+
+from theory.critical import (
+    MinimalCriticalInit,
+    VanillaCriticalInit,
+    critical_init_minimal,
+    critical_init_vanilla,
+)
+from theory.grids import critical_lines, grid
+from theory.meanfield import point, trajectory
+from theory.montecarlo import Simulation, simulate
+from theory.sampling import sample_singular_values
+from theory.spectra import Spectrum, spectrum
+from theory.types import (
+    ARCHS,
+    PARAM_RANGES,
+    PHIS,
+    PLANE_PARAMS,
+    WEIGHTS,
+    CriticalLine,
+    GridResult,
+    ParameterError,
+    Params,
+    PointResult,
+    Trajectory,
+    default_params,
+)
+from theory.warm import warmup
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ARCHS",
+    "PARAM_RANGES",
+    "PHIS",
+    "PLANE_PARAMS",
+    "WEIGHTS",
+    "CriticalLine",
+    "GridResult",
+    "MinimalCriticalInit",
+    "ParameterError",
+    "Params",
+    "PointResult",
+    "Simulation",
+    "Spectrum",
+    "Trajectory",
+    "VanillaCriticalInit",
+    "critical_init_minimal",
+    "critical_init_vanilla",
+    "critical_lines",
+    "default_params",
+    "grid",
+    "point",
+    "sample_singular_values",
+    "simulate",
+    "spectrum",
+    "trajectory",
+    "warmup",
+]

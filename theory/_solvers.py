@@ -1,0 +1,293 @@
+"""Numba kernels: fixed points, slopes and trajectories (private).
+
+One kernel per architecture returns a float64 array laid out as ``OUT_NAMES``.
+Root finding is a safeguarded Newton method on a bracket (``_rtsafe``-style,
+Numerical Recipes 9.4) whose derivative is the map's slope chi - 1, so a solve
+costs a handful of expectation evaluations.
+
+Which fixed point is returned (theory.md 3.2, 4.3, 10.2): the one reached from
+the physical initial condition h_0 = 0. The variance maps are increasing, so the
+iteration from below converges to the smallest root above the start; we bracket
+that root directly (a scan for the minimalRNN, whose Q-map can have three roots)
+and polish it. With identical later inputs (Sigma = 1) and chi_jac <= 1 the
+correlation fixed point is exactly 1 and is decided from chi_jac, not from a
+stalled iteration.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from theory._gauss import (
+    LINEAR,
+    RELU,
+    gate_cross,
+    gate_moments,
+    vanilla_cross,
+    vanilla_moments,
+)
+
+OUT_NAMES = (
+    "q_star", "Q_star", "c_star", "C_star", "chi_q", "chi_c", "chi_jac",
+    "exists", "q_converged", "c_converged", "iterations", "bistable", "n_stable",
+)
+N_OUT = len(OUT_NAMES)
+XTOL = 1e-14  # relative step tolerance of the root polish
+MAXIT = 200
+Q_UNBOUNDED = 1e12  # a variance beyond this means "no finite fixed point"
+N_SCAN = 64  # scan points of the minimalRNN Q-map on (0, R]
+
+
+@njit(cache=True, nogil=True)
+def _vanilla_q_residual(code, sw2, v, mu, q):
+    m0, m1, m2 = vanilla_moments(code, mu, q)
+    return sw2 * m0 + v - q, sw2 * m2 - 1.0
+
+
+@njit(cache=True, nogil=True)
+def _vanilla_c_residual(code, sw2, const, mu, qs, x, gl_x, gl_w):
+    c = min(max(x / qs, -1.0), 1.0)
+    e_ff, e_dd = vanilla_cross(code, mu, qs, c, gl_x, gl_w)
+    return sw2 * e_ff + const - x, sw2 * e_dd - 1.0
+
+
+@njit(cache=True, nogil=True)
+def _minimal_Q_residual(sw2, v, mu, R, Q):
+    q = sw2 * Q + v
+    e_uu, e_vv, _, a3, a4, _ = gate_moments(mu, q)
+    chi_q = e_uu + sw2 * (Q * a3 - R * a4)
+    return e_uu * Q + e_vv * R - Q, chi_q - 1.0
+
+
+@njit(cache=True, nogil=True)
+def _minimal_C_residual(sw2, const, mu, R, Sigma, qs, x):
+    c = min(max((sw2 * x + const) / qs, -1.0), 1.0)
+    e_uu, e_vv, e_dd = gate_cross(mu, qs, c)
+    chi_c = e_uu + sw2 * e_dd * (x + R * Sigma)
+    return e_uu * x + e_vv * R * Sigma - x, chi_c - 1.0
+
+
+@njit(cache=True, nogil=True)
+def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w):
+    """Root of residual ``kind`` in [lo, hi] with f(lo) >= 0 > f(hi).
+
+    kind 0: vanilla q; 1: vanilla c; 2: minimal Q; 3: minimal C. ``p`` packs the
+    parameters of the residual. Returns (root, converged, evaluations).
+    """
+    x = lo
+    f = f_lo
+    df = -1.0
+    n = 0
+    for n in range(1, MAXIT + 1):
+        if kind == 0:
+            f, df = _vanilla_q_residual(int(p[0]), p[1], p[2], p[3], x)
+        elif kind == 1:
+            f, df = _vanilla_c_residual(int(p[0]), p[1], p[2], p[3], p[4], x, gl_x, gl_w)
+        elif kind == 2:
+            f, df = _minimal_Q_residual(p[0], p[1], p[2], p[3], x)
+        else:
+            f, df = _minimal_C_residual(p[0], p[1], p[2], p[3], p[4], p[5], x)
+        if f == 0.0:
+            return x, True, n
+        if f > 0.0:
+            lo = x
+        else:
+            hi = x
+        step = -f / df if df != 0.0 else math.inf
+        x_new = x + step
+        if not (lo < x_new < hi) or not math.isfinite(x_new):
+            x_new = 0.5 * (lo + hi)
+        if abs(x_new - x) <= XTOL * max(abs(x_new), 1e-300) or hi - lo <= XTOL * abs(hi):
+            return x_new, True, n
+        x = x_new
+    return x, False, n
+
+
+@njit(cache=True, nogil=True)
+def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w):
+    """Fixed points and slopes of the vanilla RNN (theory.md 3.1-3.3)."""
+    out = np.full(N_OUT, np.nan)
+    sw2 = sigma_w * sigma_w
+    v = sigma_v * sigma_v * R + sigma_b * sigma_b
+    p = np.array([float(code), sw2, v, mu, 0.0, 0.0])
+    lo = v
+    f_lo, _ = _vanilla_q_residual(code, sw2, v, mu, lo)
+    bounded = code != RELU and code != LINEAR
+    hi = sw2 + v if bounded else 2.0 * lo + 1.0
+    f_hi, _ = _vanilla_q_residual(code, sw2, v, mu, hi)
+    while f_hi >= 0.0 and not bounded and hi < Q_UNBOUNDED:
+        lo, f_lo = hi, f_hi
+        hi *= 4.0
+        f_hi, _ = _vanilla_q_residual(code, sw2, v, mu, hi)
+    if f_hi > 0.0:
+        out[7] = 0.0
+        out[8] = 0.0
+        out[9] = 0.0
+        return out
+    if f_lo <= 0.0:
+        qs, conv, it = lo, True, 1
+    else:
+        qs, conv, it = _polish(0, p, lo, f_lo, hi, gl_x, gl_w)
+    m0, m1, m2 = vanilla_moments(code, mu, qs)
+    out[0] = qs
+    out[1] = m0
+    out[4] = sw2 * m2
+    out[6] = sw2 * m1
+    out[7] = 1.0
+    out[8] = 1.0 if conv else 0.0
+    out[11] = 0.0
+    out[12] = 1.0
+    const = sigma_v * sigma_v * R * Sigma + sigma_b * sigma_b
+    xs, cconv, cit = _vanilla_c_solve(code, sw2, const, mu, qs, v - const, out[6], gl_x, gl_w)
+    out[2] = xs / qs if qs > 0.0 else 1.0
+    e_ff, e_dd = vanilla_cross(code, mu, qs, min(out[2], 1.0), gl_x, gl_w)
+    out[3] = e_ff / m0 if m0 > 0.0 else 1.0
+    out[5] = sw2 * e_dd
+    out[9] = 1.0 if cconv else 0.0
+    out[10] = it + cit
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w):
+    """Stable fixed point x = q^{ab*} of eq. (3.2) reached from c = 0."""
+    if qs <= 0.0:
+        return qs, True, 0
+    if input_diff <= 0.0 and chi1 <= 1.0:
+        return qs, True, 0  # identical inputs, ordered: c* = 1 exactly (10.2)
+    p = np.array([float(code), sw2, const, mu, qs, 0.0])
+    f_lo, _ = _vanilla_c_residual(code, sw2, const, mu, qs, 0.0, gl_x, gl_w)
+    hi = qs
+    if input_diff <= 0.0:
+        found = False
+        for k in range(3, 13, 2):
+            hi = qs * (1.0 - 10.0 ** (-k))
+            f_hi, _ = _vanilla_c_residual(code, sw2, const, mu, qs, hi, gl_x, gl_w)
+            if f_hi < 0.0:
+                found = True
+                break
+        if not found:
+            return qs, True, 0  # chi1 within rounding of 1: c* = 1
+    if f_lo <= 0.0:
+        return 0.0, True, 1
+    return _polish(1, p, 0.0, f_lo, hi, gl_x, gl_w)
+
+
+@njit(cache=True, nogil=True)
+def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma):
+    """Fixed points and slopes of the minimalRNN (theory.md 4.1-4.3)."""
+    out = np.full(N_OUT, np.nan)
+    sw2 = sigma_w * sigma_w
+    v = sigma_v * sigma_v * R + sigma_b * sigma_b
+    p = np.array([sw2, v, mu, R, 0.0, 0.0])
+    # Scan F(Q) on 0 < Q <= R (log-spaced) for sign changes: + -> - is a stable root.
+    prev_x = 0.0
+    prev_f, _ = _minimal_Q_residual(sw2, v, mu, R, 0.0)
+    n_stable = 0
+    lo = 0.0
+    f_lo = prev_f
+    hi = R
+    for k in range(N_SCAN):
+        x = R * 10.0 ** (-10.0 * (N_SCAN - 1 - k) / (N_SCAN - 1))
+        f, _ = _minimal_Q_residual(sw2, v, mu, R, x)
+        if prev_f > 0.0 and f <= 0.0:
+            n_stable += 1
+            if n_stable == 1:
+                lo, f_lo, hi = prev_x, prev_f, x
+        prev_x, prev_f = x, f
+    Qs, conv, it = _polish(2, p, lo, f_lo, hi, np.empty(0), np.empty(0))
+    qs = sw2 * Qs + v
+    e_uu, e_vv, e_dd, a3, a4, _ = gate_moments(mu, qs)
+    out[0] = qs
+    out[1] = Qs
+    out[4] = e_uu + sw2 * (Qs * a3 - R * a4)
+    out[6] = e_uu + sw2 * e_dd * (Qs + R)
+    out[7] = 1.0
+    out[8] = 1.0 if conv else 0.0
+    out[11] = 1.0 if n_stable > 1 else 0.0
+    out[12] = n_stable
+    const = sigma_v * sigma_v * R * Sigma + sigma_b * sigma_b
+    xs, cconv, cit = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, out[6])
+    out[3] = xs / Qs
+    out[2] = (sw2 * xs + const) / qs
+    e_uu, e_vv, e_dd = gate_cross(mu, qs, min(out[2], 1.0))
+    out[5] = e_uu + sw2 * e_dd * (xs + R * Sigma)
+    out[9] = 1.0 if cconv else 0.0
+    out[10] = it + N_SCAN + cit
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, chi_j):
+    """Stable fixed point x = Q^{ab*} of eq. (4.2) reached from Q^{ab} = 0."""
+    if Sigma >= 1.0 and chi_j <= 1.0:
+        return Qs, True, 0
+    p = np.array([sw2, const, mu, R, Sigma, qs])
+    f_lo, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, 0.0)
+    hi = Qs
+    if Sigma >= 1.0:
+        found = False
+        for k in range(3, 13, 2):
+            hi = Qs * (1.0 - 10.0 ** (-k))
+            f_hi, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, hi)
+            if f_hi < 0.0:
+                found = True
+                break
+        if not found:
+            return Qs, True, 0
+    if f_lo <= 0.0:
+        return 0.0, True, 1
+    return _polish(3, p, 0.0, f_lo, hi, np.empty(0), np.empty(0))
+
+
+@njit(cache=True, nogil=True)
+def vanilla_trajectory(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, T, gl_x, gl_w):
+    """q_t, Q_t, c_t, C_t for t = 0..T from h_0 = 0 (eqs. 3.1-3.2); rows of a (4, T+1) array."""
+    out = np.full((4, T + 1), np.nan)
+    sw2 = sigma_w * sigma_w
+    v = sigma_v * sigma_v * R + sigma_b * sigma_b
+    Q = 0.0
+    Qab = 0.0
+    out[1, 0] = 0.0
+    out[3, 0] = 1.0
+    for t in range(1, T + 1):
+        sig = 0.0 if t == 1 else Sigma
+        q = sw2 * Q + v
+        qab = sw2 * Qab + sigma_v * sigma_v * R * sig + sigma_b * sigma_b
+        c = min(qab / q, 1.0) if q > 0.0 else 1.0
+        m0, _, _ = vanilla_moments(code, mu, q)
+        e_ff, _ = vanilla_cross(code, mu, q, c, gl_x, gl_w)
+        Q = m0
+        Qab = e_ff
+        out[0, t] = q
+        out[1, t] = Q
+        out[2, t] = c
+        out[3, t] = Qab / Q if Q > 0.0 else 1.0
+    return out
+
+
+@njit(cache=True, nogil=True)
+def minimal_trajectory(sigma_w, sigma_b, sigma_v, mu, R, Sigma, T):
+    """q_t, Q_t, c_t, C_t for t = 0..T from h_0 = 0 (eqs. 4.1-4.2)."""
+    out = np.full((4, T + 1), np.nan)
+    sw2 = sigma_w * sigma_w
+    v = sigma_v * sigma_v * R + sigma_b * sigma_b
+    Q = 0.0
+    Qab = 0.0
+    out[1, 0] = 0.0
+    out[3, 0] = 1.0
+    for t in range(1, T + 1):
+        sig = 0.0 if t == 1 else Sigma
+        q = sw2 * Q + v
+        qab = sw2 * Qab + sigma_v * sigma_v * R * sig + sigma_b * sigma_b
+        c = min(qab / q, 1.0)
+        e_uu, e_vv, _, _, _, _ = gate_moments(mu, q)
+        x_uu, x_vv, _ = gate_cross(mu, q, c)
+        Q = e_uu * Q + e_vv * R
+        Qab = x_uu * Qab + x_vv * R * sig
+        out[0, t] = q
+        out[1, t] = Q
+        out[2, t] = c
+        out[3, t] = Qab / Q
+    return out

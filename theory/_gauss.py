@@ -36,10 +36,10 @@ GL_X, GL_W = np.polynomial.legendre.leggauss(96)
 
 
 @njit(cache=True, nogil=True)
-def _step(q):
+def _step(q, hscale=H_SCALE):
     if q <= 0.0:
         return H_MAX
-    return min(H_MAX, H_SCALE / math.sqrt(q))
+    return min(H_MAX, hscale / math.sqrt(q))
 
 
 @njit(cache=True, nogil=True)
@@ -77,7 +77,7 @@ def _norm_pdf(x):
 
 
 @njit(cache=True, nogil=True)
-def vanilla_moments(code, mu, q):
+def vanilla_moments(code, mu, q, hscale=H_SCALE):
     """E[phi^2], E[phi'^2], E[phi'^2 + phi phi''] for e ~ N(mu, q).
 
     The last one is d E[phi^2] / dq * 2 (Stein's lemma), so that
@@ -92,7 +92,7 @@ def vanilla_moments(code, mu, q):
         a = mu / s
         cdf = _norm_cdf(a)
         return (mu * mu + q) * cdf + mu * s * _norm_pdf(a), cdf, cdf
-    h = _step(q)
+    h = _step(q, hscale)
     s = math.sqrt(max(q, 0.0))
     n = int(2.0 * Z_MAX / h) + 1
     z0 = -0.5 * (n - 1) * h
@@ -112,14 +112,14 @@ def vanilla_moments(code, mu, q):
 
 
 @njit(cache=True, nogil=True)
-def gate_moments(mu, q):
+def gate_moments(mu, q, hscale=H_SCALE):
     """Moments of the gate u = sigmoid(e), e ~ N(mu, q) (theory.md 4.1-4.2).
 
     Returns E[u^2], E[(1-u)^2], E[u'^2], E[u'^2 + u u''], E[(1-u) u'' - u'^2],
     E[1-u]. The 4th and 5th are E[z u u'] / sqrt(q) and E[z (1-u) u'] / sqrt(q)
     by Stein's lemma (used in chi_q).
     """
-    h = _step(q)
+    h = _step(q, hscale)
     s = math.sqrt(max(q, 0.0))
     n = int(2.0 * Z_MAX / h) + 1
     z0 = -0.5 * (n - 1) * h
@@ -188,6 +188,12 @@ def _cross_trapezoid(code, mu, q, c):
     n2 = int(2.0 * Z_MAX / h2) + 1
     z01 = -0.5 * (n1 - 1) * h1
     z02 = -0.5 * (n2 - 1) * h2
+    w2 = np.empty(n2)
+    sw = 0.0
+    for j in range(n2):
+        z2 = z02 + j * h2
+        w2[j] = math.exp(-0.5 * z2 * z2)
+        sw += w2[j]
     e_ff = 0.0
     e_dd = 0.0
     e_gg = 0.0
@@ -199,19 +205,13 @@ def _cross_trapezoid(code, mu, q, c):
         base = mu + s * c * z1
         sf = 0.0
         sd = 0.0
-        sg = 0.0
-        sw = 0.0
         for j in range(n2):
-            z2 = z02 + j * h2
-            w2 = math.exp(-0.5 * z2 * z2)
-            fb, db, _ = phi_and_derivs(code, base + s * r * z2)
-            sf += w2 * fb
-            sd += w2 * db
-            sg += w2 * (1.0 - fb)
-            sw += w2
+            fb, db, _ = phi_and_derivs(code, base + s * r * (z02 + j * h2))
+            sf += w2[j] * fb
+            sd += w2[j] * db
         e_ff += w1 * fa * sf / sw
         e_dd += w1 * da * sd / sw
-        e_gg += w1 * (1.0 - fa) * sg / sw
+        e_gg += w1 * (1.0 - fa) * (sw - sf) / sw
         wsum += w1
     return e_ff / wsum, e_dd / wsum, e_gg / wsum
 

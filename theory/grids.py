@@ -1,3 +1,195 @@
-"""PLACEHOLDER (lead is writing it)."""
-def grid(params, x, y): raise NotImplementedError
-def critical_lines(g): raise NotImplementedError
+"""Phase-diagram grids and critical lines in any plane of two parameters.
+
+``grid(params, x=("sigma_w", xs), y=("sigma_b", ys))`` evaluates every quantity
+of :func:`theory.point` on the tensor grid (the other parameters are taken from
+``params``) and returns a :class:`~theory.types.GridResult`;
+``critical_lines(result)`` extracts chi_jac = 1 (and, for the minimalRNN, the
+saddle-node edges of the bistable region) as polylines.
+
+Example
+-------
+>>> import numpy as np, theory
+>>> g = theory.grid(theory.Params(), x=("sigma_w", np.linspace(0.5, 3, 20)),
+...                 y=("sigma_b", np.linspace(0, 1, 10)))
+>>> g["xi_jac"].shape
+(10, 20)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import contourpy
+import numpy as np
+
+from theory import _grid_kernels, _solvers
+from theory._gauss import GL_W, GL_X, LINEAR, PHI_CODES, RELU, SIGMOID
+from theory._tables import build_table
+from theory.types import (
+    PHASE_TOL,
+    PLANE_PARAMS,
+    CriticalLine,
+    GridResult,
+    ParameterError,
+    Params,
+    check_number,
+)
+
+#: Fields that need the 2-D (correlation) expectations; the expensive ones.
+C_FIELDS = frozenset({"c_star", "C_star", "chi_c", "xi_c"})
+GRID_FIELDS = (
+    "q_star", "Q_star", "c_star", "C_star", "chi_q", "chi_c", "chi_jac",
+    "xi_q", "xi_c", "xi_jac", "exists", "bistable", "branch_high", "phase",
+    "converged",
+)
+MAX_GRID_POINTS = 1_000_000
+MAX_AXIS_POINTS = 2000
+
+
+@functools.lru_cache(maxsize=1024)
+def _table(code: int, mu: float) -> np.ndarray:
+    return build_table(code, mu)
+
+
+def _check_axis(name: str, values: object) -> np.ndarray:
+    if name not in PLANE_PARAMS:
+        raise ParameterError(f"{name}: not a plane parameter (use one of {', '.join(PLANE_PARAMS)})")
+    try:
+        arr = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name}: axis values must be numbers") from None
+    if arr.size < 1 or arr.size > MAX_AXIS_POINTS:
+        raise ParameterError(f"{name}: an axis needs 1 to {MAX_AXIS_POINTS} points, got {arr.size}")
+    for v in (arr.min(), arr.max()):
+        check_number(name, v)
+    if not np.all(np.isfinite(arr)):
+        raise ParameterError(f"{name}: axis values must be finite")
+    return arr
+
+
+def grid(
+    params: Params,
+    x: tuple[str, object],
+    y: tuple[str, object],
+    fields: tuple[str, ...] | None = None,
+) -> GridResult:
+    """Every mean-field quantity on the grid ``y x x`` (theory.md sections 3, 4).
+
+    Parameters
+    ----------
+    params : Params
+        Supplies architecture, phi and the parameters not on an axis.
+    x, y : (name, values)
+        Axis parameter names (two different ones of ``PLANE_PARAMS``) and values.
+    fields : tuple of str, optional
+        Quantities wanted (default: all of ``GRID_FIELDS``). Leaving out the
+        correlation fields (``C_FIELDS``) skips the 2-D expectations, which are
+        ~20x more expensive than the rest.
+
+    Returns
+    -------
+    GridResult
+        ``fields[name]`` has shape (len(y), len(x)); xi is inf where chi >= 1,
+        NaN where no fixed point exists (``exists`` = 0).
+    """
+    (xn, xv), (yn, yv) = x, y
+    if xn == yn:
+        raise ParameterError(f"{yn}: the two axes must be different parameters")
+    xs, ys = _check_axis(xn, xv), _check_axis(yn, yv)
+    if xs.size * ys.size > MAX_GRID_POINTS:
+        raise ParameterError(f"{xn}: grid of {xs.size}x{ys.size} exceeds {MAX_GRID_POINTS} points")
+    wanted = tuple(GRID_FIELDS if fields is None else fields)
+    unknown = set(wanted) - set(GRID_FIELDS)
+    if unknown:
+        raise ParameterError(f"fields: unknown {sorted(unknown)}")
+    want_c = bool(C_FIELDS & set(wanted))
+    raw = _raw_grid(params, xn, xs, yn, ys, want_c)
+    out = _derived_fields(params, raw, wanted)
+    return GridResult(params=params, x_name=xn, x=xs, y_name=yn, y=ys, fields=out)
+
+
+def _raw_grid(p: Params, xn: str, xs: np.ndarray, yn: str, ys: np.ndarray,
+              want_c: bool) -> np.ndarray:
+    X, Y = np.meshgrid(xs, ys)
+    arrays = {name: np.full(X.shape, float(getattr(p, name))) for name in PLANE_PARAMS}
+    arrays[xn], arrays[yn] = X, Y
+    code = SIGMOID if p.arch == "minimal" else PHI_CODES[p.phi]
+    mus, tab_idx = np.unique(arrays["mu_b"], return_inverse=True)
+    if code in (RELU, LINEAR):
+        tabs = np.zeros((1, 1, 6))
+        tab_idx = np.zeros_like(tab_idx)
+    else:
+        tabs = np.stack([_table(code, float(mu)) for mu in mus])
+    tab_idx = tab_idx.reshape(X.shape).astype(np.int64)
+    out = np.full((_solvers.N_OUT,) + X.shape, np.nan)
+    sw, sb, sv, mu = (np.ascontiguousarray(arrays[k])
+                      for k in ("sigma_w", "sigma_b", "sigma_v", "mu_b"))
+    if p.arch == "minimal":
+        _grid_kernels.minimal_grid(sw, sb, sv, mu, p.R, p.Sigma, tabs, tab_idx, want_c, out)
+    else:
+        _grid_kernels.vanilla_grid(code, sw, sb, sv, mu, p.R, p.Sigma, tabs, tab_idx,
+                                   want_c, GL_X, GL_W, out)
+    return out
+
+
+def _xi(chi: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xi = -1.0 / np.log(chi)
+    xi = np.where(chi >= 1.0, np.inf, xi)
+    return np.where(np.isnan(chi), np.nan, np.where(chi <= 0.0, 0.0, xi))
+
+
+def _derived_fields(p: Params, raw: np.ndarray, wanted: tuple[str, ...]) -> dict[str, np.ndarray]:
+    r = dict(zip(_solvers.OUT_NAMES, raw))
+    exists = r["exists"] == 1.0
+    chi_jac = r["chi_jac"]
+    derived = {
+        "xi_q": lambda: _xi(r["chi_q"]),
+        "xi_c": lambda: _xi(r["chi_c"]),
+        "xi_jac": lambda: _xi(chi_jac),
+        "exists": lambda: exists.astype(float),
+        "bistable": lambda: r["bistable"].copy(),
+        "branch_high": lambda: np.where(
+            (p.arch == "minimal") & exists & (r["bistable"] == 0.0) & (chi_jac > 1.0), 1.0, 0.0),
+        "phase": lambda: np.where(np.abs(chi_jac - 1.0) <= PHASE_TOL, 0.0,
+                                  np.where(chi_jac < 1.0, -1.0, 1.0)),
+        "converged": lambda: ((r["q_converged"] == 1.0)
+                              & ((r["c_converged"] == 1.0) | np.isnan(r["c_converged"]))).astype(float),
+    }
+    out = {}
+    for name in wanted:
+        out[name] = derived[name]() if name in derived else r[name].copy()
+    return out
+
+
+def critical_lines(g: GridResult) -> list[CriticalLine]:
+    """chi_jac = 1 and (minimalRNN) saddle-node lines of a computed grid.
+
+    The chi_jac = 1 line is the 1-level contour of ``g["chi_jac"]`` (theory.md
+    3.4 / 4.3), the saddle-node lines are the 0.5-level contour of the
+    ``bistable`` indicator: both edges of the region with two stable fixed points
+    (chi_q = 1 on each edge). Contours are traced with ``contourpy`` and are
+    accurate to the grid spacing; ask for a finer grid for a finer line.
+
+    Returns
+    -------
+    list of CriticalLine
+    """
+    need = {"chi_jac"} | ({"bistable"} if g.params.arch == "minimal" else set())
+    missing = need - set(g.fields)
+    if missing:
+        raise ParameterError(f"fields: critical_lines needs {sorted(missing)} in the grid")
+    lines = [CriticalLine("chi_jac", g.x_name, g.y_name, _contour(g, g["chi_jac"], 1.0))]
+    if g.params.arch == "minimal":
+        lines.append(CriticalLine("saddle_node", g.x_name, g.y_name,
+                                  _contour(g, g["bistable"], 0.5)))
+    return lines
+
+
+def _contour(g: GridResult, z: np.ndarray, level: float) -> list[np.ndarray]:
+    if g.x.size < 2 or g.y.size < 2:
+        return []
+    z = np.ma.masked_invalid(np.asarray(z, dtype=float))
+    gen = contourpy.contour_generator(g.x, g.y, z, name="serial")
+    return [np.asarray(seg) for seg in gen.lines(level) if len(seg) >= 2 and math.isfinite(level)]

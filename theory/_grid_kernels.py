@@ -1,0 +1,168 @@
+"""Numba kernels: whole phase-diagram grids (private).
+
+Same mathematics and the same branch selection as ``_solvers`` (theory.md 3, 4,
+10.2), but the 1-D expectations come from the per-mu tables of ``_tables`` and
+each node's variance solve starts from its left neighbour's root. The 2-D
+(correlation) quantities are computed only when asked (``want_c``); they call
+the direct kernels of ``_solvers``.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from theory._gauss import LINEAR, RELU, gate_cross, vanilla_cross
+from theory._solvers import (
+    MAXIT,
+    N_OUT,
+    N_SCAN,
+    XTOL,
+    _minimal_C_solve,
+    _vanilla_c_solve,
+    vanilla_point,
+)
+from theory._tables import lookup
+
+
+@njit(cache=True, nogil=True)
+def _q_residual(code, tab, sw2, v, mu, R, x, m):
+    """Residual and slope-1 of the variance map at x (vanilla: q, minimal: Q)."""
+    if code == 4:
+        q = sw2 * x + v
+        lookup(tab, code, mu, q, m)
+        chi_q = m[0] + sw2 * (x * m[3] - R * m[4])
+        return m[0] * x + m[1] * R - x, chi_q - 1.0
+    lookup(tab, code, mu, x, m)
+    return sw2 * m[0] + v - x, sw2 * m[2] - 1.0
+
+
+@njit(cache=True, nogil=True)
+def _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, guess, m):
+    """Safeguarded Newton for the root in [lo, hi] (f(lo) > 0 >= f(hi)), from ``guess``."""
+    x = guess if lo < guess < hi else 0.5 * (lo + hi)
+    for n in range(1, MAXIT + 1):
+        f, df = _q_residual(code, tab, sw2, v, mu, R, x, m)
+        if f == 0.0:
+            return x, True
+        if f > 0.0:
+            lo = x
+        else:
+            hi = x
+        x_new = x - f / df if df != 0.0 else math.inf
+        if not (lo < x_new < hi) or not math.isfinite(x_new):
+            x_new = 0.5 * (lo + hi)
+        if abs(x_new - x) <= 1e3 * XTOL * abs(x_new) or hi - lo <= 1e3 * XTOL * abs(hi):
+            return x_new, True
+        x = x_new
+    return x, False
+
+
+@njit(cache=True, nogil=True)
+def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, want_c, gl_x, gl_w, res, m):
+    sw2 = sw * sw
+    v = sv * sv * R + sb * sb
+    hi = sw2 + v
+    f_lo, _ = _q_residual(code, tab, sw2, v, mu, R, v, m)
+    if f_lo > 0.0:
+        qs, conv = _solve(code, tab, sw2, v, mu, R, v, f_lo, hi, guess, m)
+    else:
+        qs, conv = v, True
+    lookup(tab, code, mu, qs, m)
+    res[:] = np.nan
+    res[0] = qs
+    res[1] = m[0]
+    res[4] = sw2 * m[2]
+    res[6] = sw2 * m[1]
+    res[7] = 1.0
+    res[8] = 1.0 if conv else 0.0
+    res[11] = 0.0
+    res[12] = 1.0
+    if want_c:
+        const = sv * sv * R * Sigma + sb * sb
+        vanilla_c_fill(code, sw2, const, mu, qs, v - const, gl_x, gl_w, res)
+    return qs
+
+
+@njit(cache=True, nogil=True)
+def vanilla_c_fill(code, sw2, const, mu, qs, input_diff, gl_x, gl_w, res):
+    """Fill c*, C*, chi_c, c_converged of ``res`` (layout ``_solvers.OUT_NAMES``)."""
+    xs, cconv, _ = _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, res[6], gl_x, gl_w)
+    c = xs / qs if qs > 0.0 else 1.0
+    e_ff, e_dd = vanilla_cross(code, mu, qs, min(c, 1.0), gl_x, gl_w)
+    res[2] = c
+    res[3] = e_ff / res[1] if res[1] > 0.0 else 1.0
+    res[5] = sw2 * e_dd
+    res[9] = 1.0 if cconv else 0.0
+
+
+@njit(cache=True, nogil=True)
+def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl_w, out):
+    """Fill ``out[:, j, i]`` for every node of the (ny, nx) parameter arrays."""
+    ny, nx = SW.shape
+    m = np.zeros(6)
+    res = np.zeros(N_OUT)
+    for j in range(ny):
+        guess = -1.0
+        for i in range(nx):
+            if code == RELU or code == LINEAR:
+                res[:] = vanilla_point(code, SW[j, i], SB[j, i], SV[j, i], MU[j, i],
+                                       R, Sigma, gl_x, gl_w)
+                if not want_c:
+                    res[2] = res[3] = res[5] = np.nan
+            else:
+                guess = _vanilla_node(code, tabs[tab_idx[j, i]], SW[j, i], SB[j, i],
+                                      SV[j, i], MU[j, i], R, Sigma, guess, want_c,
+                                      gl_x, gl_w, res, m)
+            out[:, j, i] = res
+
+
+@njit(cache=True, nogil=True)
+def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m):
+    sw2 = sw * sw
+    v = sv * sv * R + sb * sb
+    prev_x = 0.0
+    prev_f, _ = _q_residual(4, tab, sw2, v, mu, R, 0.0, m)
+    n_stable = 0
+    lo, f_lo, hi = 0.0, prev_f, R
+    for k in range(N_SCAN):
+        x = R * 10.0 ** (-10.0 * (N_SCAN - 1 - k) / (N_SCAN - 1))
+        f, _ = _q_residual(4, tab, sw2, v, mu, R, x, m)
+        if prev_f > 0.0 and f <= 0.0:
+            n_stable += 1
+            if n_stable == 1:
+                lo, f_lo, hi = prev_x, prev_f, x
+        prev_x, prev_f = x, f
+    Qs, conv = _solve(4, tab, sw2, v, mu, R, lo, f_lo, hi, 0.5 * (lo + hi), m)
+    qs = sw2 * Qs + v
+    lookup(tab, 4, mu, qs, m)
+    res[:] = np.nan
+    res[0] = qs
+    res[1] = Qs
+    res[4] = m[0] + sw2 * (Qs * m[3] - R * m[4])
+    res[6] = m[0] + sw2 * m[2] * (Qs + R)
+    res[7] = 1.0
+    res[8] = 1.0 if conv else 0.0
+    res[11] = 1.0 if n_stable > 1 else 0.0
+    res[12] = n_stable
+    if want_c:
+        const = sv * sv * R * Sigma + sb * sb
+        xs, cconv, _ = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, res[6])
+        res[3] = xs / Qs
+        res[2] = (sw2 * xs + const) / qs
+        e_uu, _, e_dd = gate_cross(mu, qs, min(res[2], 1.0))
+        res[5] = e_uu + sw2 * e_dd * (xs + R * Sigma)
+        res[9] = 1.0 if cconv else 0.0
+
+
+@njit(cache=True, nogil=True)
+def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, out):
+    """Fill ``out[:, j, i]`` for every node (minimalRNN)."""
+    ny, nx = SW.shape
+    m = np.zeros(6)
+    res = np.zeros(N_OUT)
+    for j in range(ny):
+        for i in range(nx):
+            _minimal_node(tabs[tab_idx[j, i]], SW[j, i], SB[j, i], SV[j, i], MU[j, i],
+                          R, Sigma, want_c, res, m)
+            out[:, j, i] = res

@@ -1,0 +1,85 @@
+"""Numba kernels: tabulated 1-D Gaussian expectations for phase-diagram grids (private).
+
+On a grid the 1-D expectations of theory.md 3.3 / 4.2 depend only on (mu, q),
+and mu takes few distinct values (one, or one per row/column when mu_b spans
+an axis). For each distinct mu we tabulate the moments once on a uniform grid in
+u = log q and interpolate with 4-point Lagrange (cubic) interpolation. For the
+gate the positive moments are interpolated in log space: at large mu they are
+log-normal-like (E[(1-u)^2] ~ exp(-2 mu + 2 q), theory.md 4.4), whose logarithm
+is smooth in log q. Below Q_TAB the
+direct kernels are as cheap as a lookup (37 nodes, ``_gauss.H_MAX``) and are
+used; above Q_MAX too. The interpolation error (checked against the direct
+kernels in tests/test_grids.py) is below 1e-6 relative.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from theory._gauss import H_MAX, H_SCALE, SIGMOID, gate_moments, vanilla_moments
+
+Q_TAB = (H_SCALE / H_MAX) ** 2  # below this q the direct rule has its minimum 37 nodes
+Q_MAX = 1e3  # q* > 1000 needs sigma_w > 15; beyond, the direct kernels are used
+DU = 1.0 / 32.0  # step in u = log q
+U0 = math.log(Q_TAB) - 2.0 * DU
+N_TAB = int(math.ceil((math.log(Q_MAX) - U0) / DU)) + 3
+_LOG_COLS = (0, 1, 2, 5)  # positive gate moments, interpolated in log space
+# Coarser trapezoid steps for the tables: the error exp(-2 pi d / h) (theory.md 10.1)
+# with d = pi / sqrt(q) (sigmoid) or pi / (2 sqrt(q)) (tanh) is then ~1e-8.
+HSCALE_GATE = 1.0
+HSCALE_PHI = H_SCALE  # tanh: phi'^2 + phi phi'' cancels at large q, keep the point accuracy
+
+
+@njit(cache=True, nogil=True)
+def build_table(code, mu):
+    """Moments at q_k = exp(U0 + k * DU): rows k, 6 columns (gate: log of cols 0,1,2,5)."""
+    tab = np.zeros((N_TAB, 6))
+    for k in range(N_TAB):
+        q = math.exp(U0 + k * DU)
+        if code == SIGMOID:
+            m = gate_moments(mu, q, HSCALE_GATE)
+            for j in range(6):
+                tab[k, j] = m[j]
+            for j in _LOG_COLS:
+                tab[k, j] = math.log(max(tab[k, j], 1e-300))
+        else:
+            m0, m1, m2 = vanilla_moments(code, mu, q, HSCALE_PHI)
+            tab[k, 0] = m0
+            tab[k, 1] = m1
+            tab[k, 2] = m2
+    return tab
+
+
+@njit(cache=True, nogil=True)
+def _direct(code, mu, q, out):
+    if code == SIGMOID:
+        m = gate_moments(mu, q)
+        for j in range(6):
+            out[j] = m[j]
+    else:
+        m0, m1, m2 = vanilla_moments(code, mu, q)
+        out[0] = m0
+        out[1] = m1
+        out[2] = m2
+
+
+@njit(cache=True, nogil=True)
+def lookup(tab, code, mu, q, out):
+    """Write the moments at ``q`` into ``out`` (length 6), from the table if inside it."""
+    if q < Q_TAB or q > Q_MAX:
+        _direct(code, mu, q, out)
+        return
+    x = (math.log(q) - U0) / DU
+    k = min(max(int(x) - 1, 0), N_TAB - 4)
+    t = x - k
+    w0 = -(t - 1.0) * (t - 2.0) * (t - 3.0) / 6.0
+    w1 = t * (t - 2.0) * (t - 3.0) / 2.0
+    w2 = -t * (t - 1.0) * (t - 3.0) / 2.0
+    w3 = t * (t - 1.0) * (t - 2.0) / 6.0
+    ncol = 6 if code == SIGMOID else 3
+    for j in range(ncol):
+        out[j] = w0 * tab[k, j] + w1 * tab[k + 1, j] + w2 * tab[k + 2, j] + w3 * tab[k + 3, j]
+    if code == SIGMOID:
+        for j in _LOG_COLS:
+            out[j] = math.exp(out[j])

@@ -174,7 +174,7 @@ def _relu_cross(mu, q, c, gl_x, gl_w):
 
 
 @njit(cache=True, nogil=True)
-def _cross_trapezoid(code, mu, q, c):
+def _cross_trapezoid(code, mu, q, c, hscale=H_SCALE):
     """Tensor trapezoid for E[f(a) f(b)] and E[f'(a) f'(b)] (f = phi or gate).
 
     a = mu + sqrt(q) z1, b = mu + sqrt(q) (c z1 + sqrt(1 - c^2) z2). For the
@@ -182,8 +182,8 @@ def _cross_trapezoid(code, mu, q, c):
     """
     s = math.sqrt(max(q, 0.0))
     r = math.sqrt(max(1.0 - c * c, 0.0))
-    h1 = _step(q)
-    h2 = _step(q * r * r)
+    h1 = _step(q, hscale)
+    h2 = _step(q * r * r, hscale)
     n1 = int(2.0 * Z_MAX / h1) + 1
     n2 = int(2.0 * Z_MAX / h2) + 1
     z01 = -0.5 * (n1 - 1) * h1
@@ -217,7 +217,7 @@ def _cross_trapezoid(code, mu, q, c):
 
 
 @njit(cache=True, nogil=True)
-def vanilla_cross(code, mu, q, c, gl_x, gl_w):
+def vanilla_cross(code, mu, q, c, gl_x, gl_w, hscale=H_SCALE):
     """E[phi(a) phi(b)] and E[phi'(a) phi'(b)], equal variances q, corr. c (eq. 3.2)."""
     if code == LINEAR:
         return mu * mu + c * q, 1.0
@@ -226,15 +226,15 @@ def vanilla_cross(code, mu, q, c, gl_x, gl_w):
     if c >= 1.0:
         m0, m1, _ = vanilla_moments(code, mu, q)
         return m0, m1
-    e_ff, e_dd, _ = _cross_trapezoid(code, mu, q, c)
+    e_ff, e_dd, _ = _cross_trapezoid(code, mu, q, c, hscale)
     return e_ff, e_dd
 
 
 @njit(cache=True, nogil=True)
-def gate_cross(mu, q, c):
+def gate_cross(mu, q, c, hscale=H_SCALE):
     """E[u^a u^b], E[(1-u^a)(1-u^b)], E[u'^a u'^b], equal variances q, corr. c (eq. 4.2)."""
     if c >= 1.0:
         e_uu, e_vv, e_dd, _, _, _ = gate_moments(mu, q)
         return e_uu, e_vv, e_dd
-    e_ff, e_dd, e_gg = _cross_trapezoid(SIGMOID, mu, q, c)
+    e_ff, e_dd, e_gg = _cross_trapezoid(SIGMOID, mu, q, c, hscale)
     return e_ff, e_gg, e_dd

@@ -24,6 +24,12 @@ from theory._solvers import (
 )
 from theory._tables import lookup
 
+#: Trapezoid step scale of the 2-D expectations on grids (point rule: 0.4). Measured
+#: worst case against the point rule for tanh, q in [0.1, 100], c in [-0.5, 0.9999]:
+#: 1.1e-5 absolute in E[phi' phi'] (at q = 4, c -> 1), below the 1e-4 grid tolerance,
+#: with 1.6x fewer nodes.
+GRID_HSCALE_2D = 0.5
+
 
 @njit(cache=True, nogil=True)
 def _q_residual(code, tab, sw2, v, mu, R, x, m):
@@ -59,7 +65,8 @@ def _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, guess, m):
 
 
 @njit(cache=True, nogil=True)
-def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, want_c, gl_x, gl_w, res, m):
+def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, c_guess, want_c, gl_x, gl_w,
+                  res, m):
     sw2 = sw * sw
     v = sv * sv * R + sb * sb
     hi = sw2 + v
@@ -80,16 +87,17 @@ def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, want_c, gl_x, gl_w
     res[12] = 1.0
     if want_c:
         const = sv * sv * R * Sigma + sb * sb
-        vanilla_c_fill(code, sw2, const, mu, qs, v - const, gl_x, gl_w, res)
+        vanilla_c_fill(code, sw2, const, mu, qs, v - const, gl_x, gl_w, res, c_guess * qs)
     return qs
 
 
 @njit(cache=True, nogil=True)
-def vanilla_c_fill(code, sw2, const, mu, qs, input_diff, gl_x, gl_w, res):
+def vanilla_c_fill(code, sw2, const, mu, qs, input_diff, gl_x, gl_w, res, x0):
     """Fill c*, C*, chi_c, c_converged of ``res`` (layout ``_solvers.OUT_NAMES``)."""
-    xs, cconv, _ = _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, res[6], gl_x, gl_w)
+    xs, cconv, _ = _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, res[6], gl_x, gl_w,
+                                    x0, GRID_HSCALE_2D)
     c = xs / qs if qs > 0.0 else 1.0
-    e_ff, e_dd = vanilla_cross(code, mu, qs, min(c, 1.0), gl_x, gl_w)
+    e_ff, e_dd = vanilla_cross(code, mu, qs, min(c, 1.0), gl_x, gl_w, GRID_HSCALE_2D)
     res[2] = c
     res[3] = e_ff / res[1] if res[1] > 0.0 else 1.0
     res[5] = sw2 * e_dd
@@ -104,6 +112,7 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
     res = np.zeros(N_OUT)
     for j in range(ny):
         guess = -1.0
+        c_guess = -1.0
         for i in range(nx):
             if code == RELU or code == LINEAR:
                 res[:] = vanilla_point(code, SW[j, i], SB[j, i], SV[j, i], MU[j, i],
@@ -112,13 +121,14 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
                     res[2] = res[3] = res[5] = np.nan
             else:
                 guess = _vanilla_node(code, tabs[tab_idx[j, i]], SW[j, i], SB[j, i],
-                                      SV[j, i], MU[j, i], R, Sigma, guess, want_c,
+                                      SV[j, i], MU[j, i], R, Sigma, guess, c_guess, want_c,
                                       gl_x, gl_w, res, m)
+                c_guess = res[2] if want_c else -1.0
             out[:, j, i] = res
 
 
 @njit(cache=True, nogil=True)
-def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m):
+def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess):
     sw2 = sw * sw
     v = sv * sv * R + sb * sb
     prev_x = 0.0
@@ -147,10 +157,11 @@ def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m):
     res[12] = n_stable
     if want_c:
         const = sv * sv * R * Sigma + sb * sb
-        xs, cconv, _ = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, res[6])
+        xs, cconv, _ = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, res[6],
+                                        C_guess * Qs, GRID_HSCALE_2D)
         res[3] = xs / Qs
         res[2] = (sw2 * xs + const) / qs
-        e_uu, _, e_dd = gate_cross(mu, qs, min(res[2], 1.0))
+        e_uu, _, e_dd = gate_cross(mu, qs, min(res[2], 1.0), GRID_HSCALE_2D)
         res[5] = e_uu + sw2 * e_dd * (xs + R * Sigma)
         res[9] = 1.0 if cconv else 0.0
 
@@ -162,7 +173,9 @@ def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, out):
     m = np.zeros(6)
     res = np.zeros(N_OUT)
     for j in range(ny):
+        C_guess = -1.0
         for i in range(nx):
             _minimal_node(tabs[tab_idx[j, i]], SW[j, i], SB[j, i], SV[j, i], MU[j, i],
-                          R, Sigma, want_c, res, m)
+                          R, Sigma, want_c, res, m, C_guess)
+            C_guess = res[3] if want_c else -1.0
             out[:, j, i] = res

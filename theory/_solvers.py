@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from theory._gauss import (
+    H_SCALE,
     LINEAR,
     RELU,
     gate_cross,
@@ -46,9 +47,9 @@ def _vanilla_q_residual(code, sw2, v, mu, q):
 
 
 @njit(cache=True, nogil=True)
-def _vanilla_c_residual(code, sw2, const, mu, qs, x, gl_x, gl_w):
+def _vanilla_c_residual(code, sw2, const, mu, qs, x, gl_x, gl_w, hscale=H_SCALE):
     c = min(max(x / qs, -1.0), 1.0)
-    e_ff, e_dd = vanilla_cross(code, mu, qs, c, gl_x, gl_w)
+    e_ff, e_dd = vanilla_cross(code, mu, qs, c, gl_x, gl_w, hscale)
     return sw2 * e_ff + const - x, sw2 * e_dd - 1.0
 
 
@@ -61,21 +62,22 @@ def _minimal_Q_residual(sw2, v, mu, R, Q):
 
 
 @njit(cache=True, nogil=True)
-def _minimal_C_residual(sw2, const, mu, R, Sigma, qs, x):
+def _minimal_C_residual(sw2, const, mu, R, Sigma, qs, x, hscale=H_SCALE):
     c = min(max((sw2 * x + const) / qs, -1.0), 1.0)
-    e_uu, e_vv, e_dd = gate_cross(mu, qs, c)
+    e_uu, e_vv, e_dd = gate_cross(mu, qs, c, hscale)
     chi_c = e_uu + sw2 * e_dd * (x + R * Sigma)
     return e_uu * x + e_vv * R * Sigma - x, chi_c - 1.0
 
 
 @njit(cache=True, nogil=True)
-def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w):
+def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0=-1.0, hscale=H_SCALE):
     """Root of residual ``kind`` in [lo, hi] with f(lo) >= 0 > f(hi).
 
     kind 0: vanilla q; 1: vanilla c; 2: minimal Q; 3: minimal C. ``p`` packs the
-    parameters of the residual. Returns (root, converged, evaluations).
+    parameters of the residual; ``x0`` an optional first guess inside the
+    bracket. Returns (root, converged, evaluations).
     """
-    x = lo
+    x = x0 if lo < x0 < hi else lo
     f = f_lo
     df = -1.0
     n = 0
@@ -83,11 +85,11 @@ def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w):
         if kind == 0:
             f, df = _vanilla_q_residual(int(p[0]), p[1], p[2], p[3], x)
         elif kind == 1:
-            f, df = _vanilla_c_residual(int(p[0]), p[1], p[2], p[3], p[4], x, gl_x, gl_w)
+            f, df = _vanilla_c_residual(int(p[0]), p[1], p[2], p[3], p[4], x, gl_x, gl_w, hscale)
         elif kind == 2:
             f, df = _minimal_Q_residual(p[0], p[1], p[2], p[3], x)
         else:
-            f, df = _minimal_C_residual(p[0], p[1], p[2], p[3], p[4], p[5], x)
+            f, df = _minimal_C_residual(p[0], p[1], p[2], p[3], p[4], p[5], x, hscale)
         if f == 0.0:
             return x, True, n
         if f > 0.0:
@@ -150,20 +152,21 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w):
 
 
 @njit(cache=True, nogil=True)
-def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w):
+def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w, x0=-1.0,
+                     hscale=H_SCALE):
     """Stable fixed point x = q^{ab*} of eq. (3.2) reached from c = 0."""
     if qs <= 0.0:
         return qs, True, 0
     if input_diff <= 0.0 and chi1 <= 1.0:
         return qs, True, 0  # identical inputs, ordered: c* = 1 exactly (10.2)
     p = np.array([float(code), sw2, const, mu, qs, 0.0])
-    f_lo, _ = _vanilla_c_residual(code, sw2, const, mu, qs, 0.0, gl_x, gl_w)
+    f_lo, _ = _vanilla_c_residual(code, sw2, const, mu, qs, 0.0, gl_x, gl_w, hscale)
     hi = qs
     if input_diff <= 0.0:
         found = False
         for k in range(3, 13, 2):
             hi = qs * (1.0 - 10.0 ** (-k))
-            f_hi, _ = _vanilla_c_residual(code, sw2, const, mu, qs, hi, gl_x, gl_w)
+            f_hi, _ = _vanilla_c_residual(code, sw2, const, mu, qs, hi, gl_x, gl_w, hscale)
             if f_hi < 0.0:
                 found = True
                 break
@@ -171,7 +174,7 @@ def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w):
             return qs, True, 0  # chi1 within rounding of 1: c* = 1
     if f_lo <= 0.0:
         return 0.0, True, 1
-    return _polish(1, p, 0.0, f_lo, hi, gl_x, gl_w)
+    return _polish(1, p, 0.0, f_lo, hi, gl_x, gl_w, x0, hscale)
 
 
 @njit(cache=True, nogil=True)
@@ -219,18 +222,18 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma):
 
 
 @njit(cache=True, nogil=True)
-def _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, chi_j):
+def _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, chi_j, x0=-1.0, hscale=H_SCALE):
     """Stable fixed point x = Q^{ab*} of eq. (4.2) reached from Q^{ab} = 0."""
     if Sigma >= 1.0 and chi_j <= 1.0:
         return Qs, True, 0
     p = np.array([sw2, const, mu, R, Sigma, qs])
-    f_lo, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, 0.0)
+    f_lo, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, 0.0, hscale)
     hi = Qs
     if Sigma >= 1.0:
         found = False
         for k in range(3, 13, 2):
             hi = Qs * (1.0 - 10.0 ** (-k))
-            f_hi, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, hi)
+            f_hi, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, hi, hscale)
             if f_hi < 0.0:
                 found = True
                 break
@@ -238,7 +241,7 @@ def _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, chi_j):
             return Qs, True, 0
     if f_lo <= 0.0:
         return 0.0, True, 1
-    return _polish(3, p, 0.0, f_lo, hi, np.empty(0), np.empty(0))
+    return _polish(3, p, 0.0, f_lo, hi, np.empty(0), np.empty(0), x0, hscale)
 
 
 @njit(cache=True, nogil=True)

@@ -16,6 +16,7 @@ This package never imports dash, plotly or flask. Kernels (``_kernels*.py``)
 are private; the names in ``__all__`` are the public API.
 """
 
+from theory import _cachedir  # noqa: F401  (must run before any kernel module is imported)
 from theory.critical import (
     MinimalCriticalInit,
     VanillaCriticalInit,

@@ -4,7 +4,8 @@ Same mathematics and the same branch selection as ``_solvers`` (theory.md 3, 4,
 10.2), but the 1-D expectations come from the per-mu tables of ``_tables`` and
 each node's variance solve starts from its left neighbour's root. The 2-D
 (correlation) quantities are computed only when asked (``want_c``); they call
-the direct kernels of ``_solvers``.
+the solvers of ``_solvers`` with the smoothing tables of ``_smooth`` (1-D outer
+rule instead of the 2-D trapezoid).
 """
 
 import math
@@ -12,7 +13,8 @@ import math
 import numpy as np
 from numba import njit
 
-from theory._gauss import LINEAR, RELU, gate_cross, vanilla_cross
+from theory._gauss import LINEAR, RELU
+from theory._smooth import gate_cross_fast, vanilla_cross_fast
 from theory._solvers import (
     MAXIT,
     N_OUT,
@@ -66,7 +68,7 @@ def _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, guess, m):
 
 @njit(cache=True, nogil=True)
 def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, c_guess, want_c, gl_x, gl_w,
-                  res, m):
+                  res, m, stab):
     sw2 = sw * sw
     v = sv * sv * R + sb * sb
     hi = sw2 + v
@@ -87,17 +89,17 @@ def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, c_guess, want_c, g
     res[12] = 1.0
     if want_c:
         const = sv * sv * R * Sigma + sb * sb
-        vanilla_c_fill(code, sw2, const, mu, qs, v - const, gl_x, gl_w, res, c_guess * qs)
+        vanilla_c_fill(code, sw2, const, mu, qs, v - const, gl_x, gl_w, res, c_guess * qs, stab)
     return qs
 
 
 @njit(cache=True, nogil=True)
-def vanilla_c_fill(code, sw2, const, mu, qs, input_diff, gl_x, gl_w, res, x0):
+def vanilla_c_fill(code, sw2, const, mu, qs, input_diff, gl_x, gl_w, res, x0, stab):
     """Fill c*, C*, chi_c, c_converged of ``res`` (layout ``_solvers.OUT_NAMES``)."""
     xs, cconv, _ = _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, res[6], gl_x, gl_w,
-                                    x0, GRID_HSCALE_2D)
+                                    x0, GRID_HSCALE_2D, stab)
     c = xs / qs if qs > 0.0 else 1.0
-    e_ff, e_dd = vanilla_cross(code, mu, qs, min(c, 1.0), gl_x, gl_w, GRID_HSCALE_2D)
+    e_ff, e_dd = vanilla_cross_fast(code, mu, qs, min(c, 1.0), gl_x, gl_w, GRID_HSCALE_2D, stab)
     res[2] = c
     res[3] = e_ff / res[1] if res[1] > 0.0 else 1.0
     res[5] = sw2 * e_dd
@@ -105,7 +107,7 @@ def vanilla_c_fill(code, sw2, const, mu, qs, input_diff, gl_x, gl_w, res, x0):
 
 
 @njit(cache=True, nogil=True)
-def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl_w, out):
+def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl_w, stab, out):
     """Fill ``out[:, j, i]`` for every node of the (ny, nx) parameter arrays."""
     ny, nx = SW.shape
     m = np.zeros(6)
@@ -122,13 +124,13 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
             else:
                 guess = _vanilla_node(code, tabs[tab_idx[j, i]], SW[j, i], SB[j, i],
                                       SV[j, i], MU[j, i], R, Sigma, guess, c_guess, want_c,
-                                      gl_x, gl_w, res, m)
+                                      gl_x, gl_w, res, m, stab)
                 c_guess = res[2] if want_c else -1.0
             out[:, j, i] = res
 
 
 @njit(cache=True, nogil=True)
-def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess):
+def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess, stab):
     sw2 = sw * sw
     v = sv * sv * R + sb * sb
     prev_x = 0.0
@@ -158,16 +160,16 @@ def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess):
     if want_c:
         const = sv * sv * R * Sigma + sb * sb
         xs, cconv, _ = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, res[6],
-                                        C_guess * Qs, GRID_HSCALE_2D)
+                                        C_guess * Qs, GRID_HSCALE_2D, stab)
         res[3] = xs / Qs
         res[2] = (sw2 * xs + const) / qs
-        e_uu, _, e_dd = gate_cross(mu, qs, min(res[2], 1.0), GRID_HSCALE_2D)
+        e_uu, _, e_dd = gate_cross_fast(mu, qs, min(res[2], 1.0), GRID_HSCALE_2D, stab)
         res[5] = e_uu + sw2 * e_dd * (xs + R * Sigma)
         res[9] = 1.0 if cconv else 0.0
 
 
 @njit(cache=True, nogil=True)
-def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, out):
+def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, stab, out):
     """Fill ``out[:, j, i]`` for every node (minimalRNN)."""
     ny, nx = SW.shape
     m = np.zeros(6)
@@ -176,6 +178,6 @@ def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, out):
         C_guess = -1.0
         for i in range(nx):
             _minimal_node(tabs[tab_idx[j, i]], SW[j, i], SB[j, i], SV[j, i], MU[j, i],
-                          R, Sigma, want_c, res, m, C_guess)
+                          R, Sigma, want_c, res, m, C_guess, stab)
             C_guess = res[3] if want_c else -1.0
             out[:, j, i] = res

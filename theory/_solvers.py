@@ -23,11 +23,10 @@ from theory._gauss import (
     H_SCALE,
     LINEAR,
     RELU,
-    gate_cross,
     gate_moments,
-    vanilla_cross,
     vanilla_moments,
 )
+from theory._smooth import NO_TABLE, gate_cross_fast, vanilla_cross_fast
 
 OUT_NAMES = (
     "q_star", "Q_star", "c_star", "C_star", "chi_q", "chi_c", "chi_jac",
@@ -47,9 +46,9 @@ def _vanilla_q_residual(code, sw2, v, mu, q):
 
 
 @njit(cache=True, nogil=True)
-def _vanilla_c_residual(code, sw2, const, mu, qs, x, gl_x, gl_w, hscale=H_SCALE):
+def _vanilla_c_residual(code, sw2, const, mu, qs, x, gl_x, gl_w, hscale, stab):
     c = min(max(x / qs, -1.0), 1.0)
-    e_ff, e_dd = vanilla_cross(code, mu, qs, c, gl_x, gl_w, hscale)
+    e_ff, e_dd = vanilla_cross_fast(code, mu, qs, c, gl_x, gl_w, hscale, stab)
     return sw2 * e_ff + const - x, sw2 * e_dd - 1.0
 
 
@@ -62,20 +61,20 @@ def _minimal_Q_residual(sw2, v, mu, R, Q):
 
 
 @njit(cache=True, nogil=True)
-def _minimal_C_residual(sw2, const, mu, R, Sigma, qs, x, hscale=H_SCALE):
+def _minimal_C_residual(sw2, const, mu, R, Sigma, qs, x, hscale, stab):
     c = min(max((sw2 * x + const) / qs, -1.0), 1.0)
-    e_uu, e_vv, e_dd = gate_cross(mu, qs, c, hscale)
+    e_uu, e_vv, e_dd = gate_cross_fast(mu, qs, c, hscale, stab)
     chi_c = e_uu + sw2 * e_dd * (x + R * Sigma)
     return e_uu * x + e_vv * R * Sigma - x, chi_c - 1.0
 
 
 @njit(cache=True, nogil=True)
-def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0=-1.0, hscale=H_SCALE):
+def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0, hscale, stab):
     """Root of residual ``kind`` in [lo, hi] with f(lo) >= 0 > f(hi).
 
     kind 0: vanilla q; 1: vanilla c; 2: minimal Q; 3: minimal C. ``p`` packs the
     parameters of the residual; ``x0`` an optional first guess inside the
-    bracket. Returns (root, converged, evaluations).
+    bracket (ignored if outside); ``hscale``/``stab`` select the 2-D rule. Returns (root, converged, evaluations).
     """
     x = x0 if lo < x0 < hi else lo
     f = f_lo
@@ -85,11 +84,12 @@ def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0=-1.0, hscale=H_SCALE):
         if kind == 0:
             f, df = _vanilla_q_residual(int(p[0]), p[1], p[2], p[3], x)
         elif kind == 1:
-            f, df = _vanilla_c_residual(int(p[0]), p[1], p[2], p[3], p[4], x, gl_x, gl_w, hscale)
+            f, df = _vanilla_c_residual(int(p[0]), p[1], p[2], p[3], p[4], x, gl_x, gl_w, hscale,
+                                        stab)
         elif kind == 2:
             f, df = _minimal_Q_residual(p[0], p[1], p[2], p[3], x)
         else:
-            f, df = _minimal_C_residual(p[0], p[1], p[2], p[3], p[4], p[5], x, hscale)
+            f, df = _minimal_C_residual(p[0], p[1], p[2], p[3], p[4], p[5], x, hscale, stab)
         if f == 0.0:
             return x, True, n
         if f > 0.0:
@@ -130,7 +130,7 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w):
     if f_lo <= 0.0:
         qs, conv, it = lo, True, 1
     else:
-        qs, conv, it = _polish(0, p, lo, f_lo, hi, gl_x, gl_w)
+        qs, conv, it = _polish(0, p, lo, f_lo, hi, gl_x, gl_w, -1.0, H_SCALE, NO_TABLE)
     m0, m1, m2 = vanilla_moments(code, mu, qs)
     out[0] = qs
     out[1] = m0
@@ -141,9 +141,11 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w):
     out[11] = 0.0
     out[12] = 1.0
     const = sigma_v * sigma_v * R * Sigma + sigma_b * sigma_b
-    xs, cconv, cit = _vanilla_c_solve(code, sw2, const, mu, qs, v - const, out[6], gl_x, gl_w)
+    xs, cconv, cit = _vanilla_c_solve(code, sw2, const, mu, qs, v - const, out[6], gl_x, gl_w,
+                                      -1.0, H_SCALE, NO_TABLE)
     out[2] = xs / qs if qs > 0.0 else 1.0
-    e_ff, e_dd = vanilla_cross(code, mu, qs, min(out[2], 1.0), gl_x, gl_w)
+    e_ff, e_dd = vanilla_cross_fast(code, mu, qs, min(out[2], 1.0), gl_x, gl_w, H_SCALE,
+                                    NO_TABLE)
     out[3] = e_ff / m0 if m0 > 0.0 else 1.0
     out[5] = sw2 * e_dd
     out[9] = 1.0 if cconv else 0.0
@@ -152,21 +154,21 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w):
 
 
 @njit(cache=True, nogil=True)
-def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w, x0=-1.0,
-                     hscale=H_SCALE):
+def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w, x0, hscale,
+                     stab):
     """Stable fixed point x = q^{ab*} of eq. (3.2) reached from c = 0."""
     if qs <= 0.0:
         return qs, True, 0
     if input_diff <= 0.0 and chi1 <= 1.0:
         return qs, True, 0  # identical inputs, ordered: c* = 1 exactly (10.2)
     p = np.array([float(code), sw2, const, mu, qs, 0.0])
-    f_lo, _ = _vanilla_c_residual(code, sw2, const, mu, qs, 0.0, gl_x, gl_w, hscale)
+    f_lo, _ = _vanilla_c_residual(code, sw2, const, mu, qs, 0.0, gl_x, gl_w, hscale, stab)
     hi = qs
     if input_diff <= 0.0:
         found = False
         for k in range(3, 13, 2):
             hi = qs * (1.0 - 10.0 ** (-k))
-            f_hi, _ = _vanilla_c_residual(code, sw2, const, mu, qs, hi, gl_x, gl_w, hscale)
+            f_hi, _ = _vanilla_c_residual(code, sw2, const, mu, qs, hi, gl_x, gl_w, hscale, stab)
             if f_hi < 0.0:
                 found = True
                 break
@@ -174,7 +176,7 @@ def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w, x0=
             return qs, True, 0  # chi1 within rounding of 1: c* = 1
     if f_lo <= 0.0:
         return 0.0, True, 1
-    return _polish(1, p, 0.0, f_lo, hi, gl_x, gl_w, x0, hscale)
+    return _polish(1, p, 0.0, f_lo, hi, gl_x, gl_w, x0, hscale, stab)
 
 
 @njit(cache=True, nogil=True)
@@ -199,7 +201,7 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma):
             if n_stable == 1:
                 lo, f_lo, hi = prev_x, prev_f, x
         prev_x, prev_f = x, f
-    Qs, conv, it = _polish(2, p, lo, f_lo, hi, np.empty(0), np.empty(0))
+    Qs, conv, it = _polish(2, p, lo, f_lo, hi, np.empty(0), np.empty(0), -1.0, H_SCALE, NO_TABLE)
     qs = sw2 * Qs + v
     e_uu, e_vv, e_dd, a3, a4, _ = gate_moments(mu, qs)
     out[0] = qs
@@ -211,10 +213,11 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma):
     out[11] = 1.0 if n_stable > 1 else 0.0
     out[12] = n_stable
     const = sigma_v * sigma_v * R * Sigma + sigma_b * sigma_b
-    xs, cconv, cit = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, out[6])
+    xs, cconv, cit = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, out[6], -1.0, H_SCALE,
+                                      NO_TABLE)
     out[3] = xs / Qs
     out[2] = (sw2 * xs + const) / qs
-    e_uu, e_vv, e_dd = gate_cross(mu, qs, min(out[2], 1.0))
+    e_uu, e_vv, e_dd = gate_cross_fast(mu, qs, min(out[2], 1.0), H_SCALE, NO_TABLE)
     out[5] = e_uu + sw2 * e_dd * (xs + R * Sigma)
     out[9] = 1.0 if cconv else 0.0
     out[10] = it + N_SCAN + cit
@@ -222,18 +225,18 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma):
 
 
 @njit(cache=True, nogil=True)
-def _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, chi_j, x0=-1.0, hscale=H_SCALE):
+def _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, chi_j, x0, hscale, stab):
     """Stable fixed point x = Q^{ab*} of eq. (4.2) reached from Q^{ab} = 0."""
     if Sigma >= 1.0 and chi_j <= 1.0:
         return Qs, True, 0
     p = np.array([sw2, const, mu, R, Sigma, qs])
-    f_lo, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, 0.0, hscale)
+    f_lo, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, 0.0, hscale, stab)
     hi = Qs
     if Sigma >= 1.0:
         found = False
         for k in range(3, 13, 2):
             hi = Qs * (1.0 - 10.0 ** (-k))
-            f_hi, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, hi, hscale)
+            f_hi, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, hi, hscale, stab)
             if f_hi < 0.0:
                 found = True
                 break
@@ -241,7 +244,7 @@ def _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, chi_j, x0=-1.0, hscale=H_
             return Qs, True, 0
     if f_lo <= 0.0:
         return 0.0, True, 1
-    return _polish(3, p, 0.0, f_lo, hi, np.empty(0), np.empty(0), x0, hscale)
+    return _polish(3, p, 0.0, f_lo, hi, np.empty(0), np.empty(0), x0, hscale, stab)
 
 
 @njit(cache=True, nogil=True)
@@ -260,7 +263,7 @@ def vanilla_trajectory(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, T, gl_x, g
         qab = sw2 * Qab + sigma_v * sigma_v * R * sig + sigma_b * sigma_b
         c = min(qab / q, 1.0) if q > 0.0 else 1.0
         m0, _, _ = vanilla_moments(code, mu, q)
-        e_ff, _ = vanilla_cross(code, mu, q, c, gl_x, gl_w)
+        e_ff, _ = vanilla_cross_fast(code, mu, q, c, gl_x, gl_w, H_SCALE, NO_TABLE)
         Q = m0
         Qab = e_ff
         out[0, t] = q
@@ -286,7 +289,7 @@ def minimal_trajectory(sigma_w, sigma_b, sigma_v, mu, R, Sigma, T):
         qab = sw2 * Qab + sigma_v * sigma_v * R * sig + sigma_b * sigma_b
         c = min(qab / q, 1.0)
         e_uu, e_vv, _, _, _, _ = gate_moments(mu, q)
-        x_uu, x_vv, _ = gate_cross(mu, q, c)
+        x_uu, x_vv, _ = gate_cross_fast(mu, q, c, H_SCALE, NO_TABLE)
         Q = e_uu * Q + e_vv * R
         Qab = x_uu * Qab + x_vv * R * sig
         out[0, t] = q

@@ -21,13 +21,13 @@ from theory._gauss import H_MAX, H_SCALE, SIGMOID, gate_moments, vanilla_moments
 
 Q_TAB = (H_SCALE / H_MAX) ** 2  # below this q the direct rule has its minimum 37 nodes
 Q_MAX = 1e3  # q* > 1000 needs sigma_w > 15; beyond, the direct kernels are used
-DU = 1.0 / 32.0  # step in u = log q
+DU = 1.0 / 64.0  # step in u = log q (chi_q multiplies m3, m4 by sigma_w^2 R: keep them ~1e-6)
 U0 = math.log(Q_TAB) - 2.0 * DU
 N_TAB = int(math.ceil((math.log(Q_MAX) - U0) / DU)) + 3
 _LOG_COLS = (0, 1, 2, 5)  # positive gate moments, interpolated in log space
 # Coarser trapezoid steps for the tables: the error exp(-2 pi d / h) (theory.md 10.1)
 # with d = pi / sqrt(q) (sigmoid) or pi / (2 sqrt(q)) (tanh) is then ~1e-8.
-HSCALE_GATE = 1.0
+HSCALE_GATE = 0.6
 HSCALE_PHI = H_SCALE  # tanh: phi'^2 + phi phi'' cancels at large q, keep the point accuracy
 
 

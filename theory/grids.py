@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import tempfile
+from pathlib import Path
 
 import contourpy
 import numpy as np
 
-from theory import _grid_kernels, _solvers
-from theory._gauss import GL_W, GL_X, LINEAR, PHI_CODES, RELU, SIGMOID
+from theory import _cachedir, _grid_kernels, _smooth, _solvers
+from theory._gauss import GL_W, GL_X, LINEAR, PHI_CODES, RELU, SIGMOID, TANH
 from theory._tables import build_table
 from theory.types import (
     PHASE_TOL,
@@ -50,6 +53,32 @@ MAX_AXIS_POINTS = 2000
 @functools.lru_cache(maxsize=1024)
 def _table(code: int, mu: float) -> np.ndarray:
     return build_table(code, mu)
+
+
+@functools.lru_cache(maxsize=4)
+def smoothing_table(code: int) -> np.ndarray:
+    """The universal smoothing table of ``_smooth`` for tanh or the gate.
+
+    Built once (~1-3 s) and kept as ``.npy`` in the Numba cache folder (which is
+    keyed by a hash of the kernel sources, so an edit rebuilds it). Other activations get
+    an empty table (their inner integral is closed-form or direct).
+    """
+    if code not in (TANH, SIGMOID):
+        return _smooth.NO_TABLE
+    path = _cachedir.CACHE_DIR / f"smooth-table-{code}.npy"  # folder keyed by kernel sources
+    try:
+        return np.load(path)
+    except (OSError, ValueError):
+        pass
+    tab = _smooth.build(code)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as fh:
+            np.save(fh, tab)
+        os.replace(fh.name, path)
+    except OSError:  # read-only cache folder: keep the table in memory only
+        pass
+    return tab
 
 
 def _check_axis(name: str, values: object) -> np.ndarray:
@@ -85,7 +114,7 @@ def grid(
     fields : tuple of str, optional
         Quantities wanted (default: all of ``GRID_FIELDS``). Leaving out the
         correlation fields (``C_FIELDS``) skips the 2-D expectations, which are
-        ~20x more expensive than the rest.
+        several times more expensive than the rest.
 
     Returns
     -------
@@ -125,11 +154,12 @@ def _raw_grid(p: Params, xn: str, xs: np.ndarray, yn: str, ys: np.ndarray,
     out = np.full((_solvers.N_OUT,) + X.shape, np.nan)
     sw, sb, sv, mu = (np.ascontiguousarray(arrays[k])
                       for k in ("sigma_w", "sigma_b", "sigma_v", "mu_b"))
+    stab = smoothing_table(code) if want_c else _smooth.NO_TABLE
     if p.arch == "minimal":
-        _grid_kernels.minimal_grid(sw, sb, sv, mu, p.R, p.Sigma, tabs, tab_idx, want_c, out)
+        _grid_kernels.minimal_grid(sw, sb, sv, mu, p.R, p.Sigma, tabs, tab_idx, want_c, stab, out)
     else:
         _grid_kernels.vanilla_grid(code, sw, sb, sv, mu, p.R, p.Sigma, tabs, tab_idx,
-                                   want_c, GL_X, GL_W, out)
+                                   want_c, GL_X, GL_W, stab, out)
     return out
 
 

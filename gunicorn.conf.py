@@ -11,11 +11,13 @@ Measured traps this file avoids (``shared/engineering-notes.md``):
 import os
 import tempfile
 
-os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "rnn-phase-explorer-numba"))
+_CACHE = os.path.join(tempfile.gettempdir(), "rnn-phase-explorer-numba")
+os.environ.setdefault("NUMBA_CACHE_DIR", _CACHE)
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-bind = os.environ.get("BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8050')}")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # one per core on the 2-core reference machine
+_HOST, _PORT = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8050")
+bind = os.environ.get("BIND", f"{_HOST}:{_PORT}")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # one per core of the 2-core machine
 worker_class = "gthread"
 threads = int(os.environ.get("THREADS", "4"))
 timeout = 30  # a callback is < 2 s; a hung worker is replaced after 30 s

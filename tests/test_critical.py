@@ -38,7 +38,8 @@ def test_vanilla_small_q_matches_asymptotics():
 
 
 def test_vanilla_relu_has_no_input_room():
-    # relu at mu_b = 0: E[phi'^2] = 1/2, so sigma_w = sqrt 2 and q* = sigma_w^2 q*/2 + v gives v = 0.
+    # relu at mu_b = 0: E[phi'^2] = 1/2, so sigma_w = sqrt 2, and
+    # q* = sigma_w^2 q*/2 + v gives v = 0.
     ci = critical_init_vanilla(1.0, phi="relu")
     assert ci.sigma_w == pytest.approx(math.sqrt(2))
     assert ci.input_variance == pytest.approx(0.0, abs=1e-12)

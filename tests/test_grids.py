@@ -10,7 +10,7 @@ import pytest
 
 import theory
 from theory import Params
-from theory._gauss import SIGMOID, TANH, ERF, gate_moments, vanilla_moments
+from theory._gauss import ERF, SIGMOID, TANH, gate_moments, vanilla_moments
 from theory._tables import build_table, lookup
 
 GRID_RTOL = 1e-4  # the grid-vs-point tolerance
@@ -124,6 +124,6 @@ def test_smoothing_table_is_finite_and_matches_direct_2d_rule(code):
             for c in (-0.5, 0.0, 0.7, 0.99, 0.99999):
                 direct = _cross_trapezoid(code, mu, q, c, 0.3)
                 fast = cross(code, tab, T_HALF[code], mu, q, c, 0.3)
-                for d, f in zip(direct, fast):
+                for d, f in zip(direct, fast, strict=True):
                     # table interpolation error measured <= 9e-7 relative (scale 1e-3 floor)
                     assert f == pytest.approx(d, rel=5e-6, abs=5e-9), (mu, q, c)

@@ -18,13 +18,17 @@ from theory._smooth import gate_cross_fast, vanilla_cross_fast
 from theory._solvers import (
     MAXIT,
     N_OUT,
-    N_SCAN,
     XTOL,
     _minimal_C_solve,
     _vanilla_c_solve,
     vanilla_point,
 )
-from theory._tables import lookup
+from theory._tables import lookup, scan_gate_Q
+
+#: Scan points of the minimalRNN Q-map on grids: 3 per decade over 1e-10 R .. R (root
+#: pairs closer than that are found by ``scan_gate_Q``'s local-minimum refinement); the
+#: point solver uses ``_solvers.N_SCAN``.
+N_SCAN_GRID = 31
 
 #: Trapezoid step scale of the 2-D expectations on grids (point rule: 0.4). Measured
 #: worst case against the point rule for tanh, q in [0.1, 100], c in [-0.5, 0.9999]:
@@ -49,7 +53,7 @@ def _q_residual(code, tab, sw2, v, mu, R, x, m):
 def _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, guess, m):
     """Safeguarded Newton for the root in [lo, hi] (f(lo) > 0 >= f(hi)), from ``guess``."""
     x = guess if lo < guess < hi else 0.5 * (lo + hi)
-    for n in range(1, MAXIT + 1):
+    for _ in range(MAXIT):
         f, df = _q_residual(code, tab, sw2, v, mu, R, x, m)
         if f == 0.0:
             return x, True
@@ -133,18 +137,7 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
 def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess, stab):
     sw2 = sw * sw
     v = sv * sv * R + sb * sb
-    prev_x = 0.0
-    prev_f, _ = _q_residual(4, tab, sw2, v, mu, R, 0.0, m)
-    n_stable = 0
-    lo, f_lo, hi = 0.0, prev_f, R
-    for k in range(N_SCAN):
-        x = R * 10.0 ** (-10.0 * (N_SCAN - 1 - k) / (N_SCAN - 1))
-        f, _ = _q_residual(4, tab, sw2, v, mu, R, x, m)
-        if prev_f > 0.0 and f <= 0.0:
-            n_stable += 1
-            if n_stable == 1:
-                lo, f_lo, hi = prev_x, prev_f, x
-        prev_x, prev_f = x, f
+    lo, f_lo, hi, n_stable = scan_gate_Q(tab, sw2, v, mu, R, N_SCAN_GRID)
     Qs, conv = _solve(4, tab, sw2, v, mu, R, lo, f_lo, hi, 0.5 * (lo + hi), m)
     qs = sw2 * Qs + v
     lookup(tab, 4, mu, qs, m)

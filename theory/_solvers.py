@@ -27,6 +27,7 @@ from theory._gauss import (
     vanilla_moments,
 )
 from theory._smooth import NO_TABLE, gate_cross_fast, vanilla_cross_fast
+from theory._tables import NO_GATE_TABLE, scan_gate_Q
 
 OUT_NAMES = (
     "q_star", "Q_star", "c_star", "C_star", "chi_q", "chi_c", "chi_jac",
@@ -74,7 +75,8 @@ def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0, hscale, stab):
 
     kind 0: vanilla q; 1: vanilla c; 2: minimal Q; 3: minimal C. ``p`` packs the
     parameters of the residual; ``x0`` an optional first guess inside the
-    bracket (ignored if outside); ``hscale``/``stab`` select the 2-D rule. Returns (root, converged, evaluations).
+    bracket (ignored if outside); ``hscale``/``stab`` select the 2-D rule.
+    Returns (root, converged, evaluations).
     """
     x = x0 if lo < x0 < hi else lo
     f = f_lo
@@ -186,22 +188,9 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma):
     sw2 = sigma_w * sigma_w
     v = sigma_v * sigma_v * R + sigma_b * sigma_b
     p = np.array([sw2, v, mu, R, 0.0, 0.0])
-    # Scan F(Q) on 0 < Q <= R (log-spaced) for sign changes: + -> - is a stable root.
-    prev_x = 0.0
-    prev_f, _ = _minimal_Q_residual(sw2, v, mu, R, 0.0)
-    n_stable = 0
-    lo = 0.0
-    f_lo = prev_f
-    hi = R
-    for k in range(N_SCAN):
-        x = R * 10.0 ** (-10.0 * (N_SCAN - 1 - k) / (N_SCAN - 1))
-        f, _ = _minimal_Q_residual(sw2, v, mu, R, x)
-        if prev_f > 0.0 and f <= 0.0:
-            n_stable += 1
-            if n_stable == 1:
-                lo, f_lo, hi = prev_x, prev_f, x
-        prev_x, prev_f = x, f
-    Qs, conv, it = _polish(2, p, lo, f_lo, hi, np.empty(0), np.empty(0), -1.0, H_SCALE, NO_TABLE)
+    lo, f_lo, hi, n_stable = scan_gate_Q(NO_GATE_TABLE, sw2, v, mu, R, N_SCAN)
+    Qs, conv, it = _polish(2, p, lo, f_lo, hi, np.empty(0), np.empty(0), 0.5 * (lo + hi), H_SCALE,
+                           NO_TABLE)
     qs = sw2 * Qs + v
     e_uu, e_vv, e_dd, a3, a4, _ = gate_moments(mu, qs)
     out[0] = qs

@@ -24,6 +24,7 @@ Q_MAX = 1e3  # q* > 1000 needs sigma_w > 15; beyond, the direct kernels are used
 DU = 1.0 / 64.0  # step in u = log q (chi_q multiplies m3, m4 by sigma_w^2 R: keep them ~1e-6)
 U0 = math.log(Q_TAB) - 2.0 * DU
 N_TAB = int(math.ceil((math.log(Q_MAX) - U0) / DU)) + 3
+NO_GATE_TABLE = np.zeros((0, 6))  # "no table": use the direct quadrature
 _LOG_COLS = (0, 1, 2, 5)  # positive gate moments, interpolated in log space
 # Coarser trapezoid steps for the tables: the error exp(-2 pi d / h) (theory.md 10.1)
 # with d = pi / sqrt(q) (sigmoid) or pi / (2 sqrt(q)) (tanh) is then ~1e-8.
@@ -83,3 +84,99 @@ def lookup(tab, code, mu, q, out):
     if code == SIGMOID:
         for j in _LOG_COLS:
             out[j] = math.exp(out[j])
+
+
+@njit(cache=True, nogil=True)
+def gate_map_terms(tab, mu, q):
+    """Only E[u^2] and E[(1-u)^2] (columns 0, 1) of a gate table: the Q-map scan's needs."""
+    if q < Q_TAB or q > Q_MAX:
+        m = gate_moments(mu, q)
+        return m[0], m[1]
+    x = (math.log(q) - U0) / DU
+    k = min(max(int(x) - 1, 0), N_TAB - 4)
+    t = x - k
+    w0 = -(t - 1.0) * (t - 2.0) * (t - 3.0) / 6.0
+    w1 = t * (t - 2.0) * (t - 3.0) / 2.0
+    w2 = -t * (t - 1.0) * (t - 3.0) / 2.0
+    w3 = t * (t - 1.0) * (t - 2.0) / 6.0
+    a = w0 * tab[k, 0] + w1 * tab[k + 1, 0] + w2 * tab[k + 2, 0] + w3 * tab[k + 3, 0]
+    b = w0 * tab[k, 1] + w1 * tab[k + 1, 1] + w2 * tab[k + 2, 1] + w3 * tab[k + 3, 1]
+    return math.exp(a), math.exp(b)
+
+
+@njit(cache=True, nogil=True)
+def _gate_F(tab, sw2, v, mu, R, x):
+    """F(Q) = E[u^2] Q + E[(1-u)^2] R - Q at q = sigma_w^2 Q + v (eq. 4.1); table or direct."""
+    q = sw2 * x + v
+    if tab.shape[0] > 0:
+        e_uu, e_vv = gate_map_terms(tab, mu, q)
+    else:
+        m = gate_moments(mu, q)
+        e_uu, e_vv = m[0], m[1]
+    return e_uu * x + e_vv * R - x
+
+
+@njit(cache=True, nogil=True)
+def _hidden_pair(tab, sw2, v, mu, R, a, b):
+    """Minimise F on [a, b] (golden section in log Q).
+
+    Returns (x, F) at the first point with F <= 0, or at the minimum.
+    """
+    g = 0.5 * (math.sqrt(5.0) - 1.0)
+    la = math.log(a) if a > 0.0 else math.log(b) - 25.0
+    lb = math.log(b)
+    c = lb - g * (lb - la)
+    d = la + g * (lb - la)
+    fc = _gate_F(tab, sw2, v, mu, R, math.exp(c))
+    fd = _gate_F(tab, sw2, v, mu, R, math.exp(d))
+    for _ in range(60):
+        if fc <= 0.0:
+            return math.exp(c), fc
+        if fd <= 0.0:
+            return math.exp(d), fd
+        if fc < fd:
+            lb, d, fd = d, c, fc
+            c = lb - g * (lb - la)
+            fc = _gate_F(tab, sw2, v, mu, R, math.exp(c))
+        else:
+            la, c, fc = c, d, fd
+            d = la + g * (lb - la)
+            fd = _gate_F(tab, sw2, v, mu, R, math.exp(d))
+        if lb - la < 1e-12:
+            break
+    return (math.exp(c), fc) if fc < fd else (math.exp(d), fd)
+
+
+@njit(cache=True, nogil=True)
+def scan_gate_Q(tab, sw2, v, mu, R, n_scan):
+    """Bracket of the minimalRNN Q-map root reached from Q = 0, and the stable-root count.
+
+    Scans F(Q) (eq. 4.1) at Q = 0 and ``n_scan`` log-spaced points over [1e-10 R, R].
+    A sign change + -> - is a stable root. Near a saddle-node the stable/unstable pair
+    can fall between two scan points (F dips below 0 and back); every positive
+    local minimum of the samples is therefore minimised by golden section and a
+    non-positive minimum counts as a pair (theory.md 4.3, 10.2). ``tab`` is a gate
+    table or empty (direct quadrature). Returns (lo, f_lo, hi, n_stable) with
+    F(lo) > 0 >= F(hi) bracketing the reached root.
+    """
+    xs = np.empty(n_scan + 1)
+    fs = np.empty(n_scan + 1)
+    xs[0] = 0.0
+    for k in range(n_scan):
+        xs[k + 1] = R * 10.0 ** (-10.0 * (n_scan - 1 - k) / (n_scan - 1))
+    for k in range(n_scan + 1):
+        fs[k] = _gate_F(tab, sw2, v, mu, R, xs[k])
+    n_stable = 0
+    lo, f_lo, hi = 0.0, fs[0], R
+    for k in range(1, n_scan + 1):
+        if fs[k - 1] > 0.0 and fs[k] <= 0.0:
+            n_stable += 1
+            if n_stable == 1:
+                lo, f_lo, hi = xs[k - 1], fs[k - 1], xs[k]
+        elif k < n_scan and fs[k] > 0.0 and fs[k - 1] > fs[k] and fs[k + 1] > fs[k]:
+            xm, fm = _hidden_pair(tab, sw2, v, mu, R, xs[k - 1], xs[k + 1])
+            if fm <= 0.0:
+                n_stable += 1
+                if n_stable == 1:
+                    lo, f_lo, hi = xs[k - 1], fs[k - 1], xm
+    return lo, f_lo, hi, n_stable

@@ -80,7 +80,9 @@ class MinimalCriticalInit:
     message: str = ""
 
 
-def critical_init_vanilla(q_star: float, phi: str = "tanh", mu_b: float = 0.0) -> VanillaCriticalInit:
+def critical_init_vanilla(
+    q_star: float, phi: str = "tanh", mu_b: float = 0.0
+) -> VanillaCriticalInit:
     """Vanilla RNN critical line parametrised by the target q* (theory.md 6.2).
 
     .. math:: \\sigma_w^2 = 1/E_{q^*}[\\phi'^2], \\qquad

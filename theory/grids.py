@@ -21,7 +21,6 @@ import functools
 import math
 import os
 import tempfile
-from pathlib import Path
 
 import contourpy
 import numpy as np
@@ -83,7 +82,8 @@ def smoothing_table(code: int) -> np.ndarray:
 
 def _check_axis(name: str, values: object) -> np.ndarray:
     if name not in PLANE_PARAMS:
-        raise ParameterError(f"{name}: not a plane parameter (use one of {', '.join(PLANE_PARAMS)})")
+        allowed = ", ".join(PLANE_PARAMS)
+        raise ParameterError(f"{name}: not a plane parameter (use one of {allowed})")
     try:
         arr = np.asarray(values, dtype=float).ravel()
     except (TypeError, ValueError):
@@ -171,7 +171,7 @@ def _xi(chi: np.ndarray) -> np.ndarray:
 
 
 def _derived_fields(p: Params, raw: np.ndarray, wanted: tuple[str, ...]) -> dict[str, np.ndarray]:
-    r = dict(zip(_solvers.OUT_NAMES, raw))
+    r = dict(zip(_solvers.OUT_NAMES, raw, strict=True))
     exists = r["exists"] == 1.0
     chi_jac = r["chi_jac"]
     derived = {
@@ -184,8 +184,9 @@ def _derived_fields(p: Params, raw: np.ndarray, wanted: tuple[str, ...]) -> dict
             (p.arch == "minimal") & exists & (r["bistable"] == 0.0) & (chi_jac > 1.0), 1.0, 0.0),
         "phase": lambda: np.where(np.abs(chi_jac - 1.0) <= PHASE_TOL, 0.0,
                                   np.where(chi_jac < 1.0, -1.0, 1.0)),
-        "converged": lambda: ((r["q_converged"] == 1.0)
-                              & ((r["c_converged"] == 1.0) | np.isnan(r["c_converged"]))).astype(float),
+        "converged": lambda: (
+            (r["q_converged"] == 1.0) & ((r["c_converged"] == 1.0) | np.isnan(r["c_converged"]))
+        ).astype(float),
     }
     out = {}
     for name in wanted:

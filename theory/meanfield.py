@@ -75,7 +75,7 @@ def point(params: Params) -> PointResult:
 
 def point_from_row(params: Params, row: np.ndarray) -> PointResult:
     """Wrap one kernel output row as a :class:`PointResult`."""
-    v = dict(zip(_solvers.OUT_NAMES, (float(x) for x in row)))
+    v = dict(zip(_solvers.OUT_NAMES, (float(x) for x in row), strict=True))
     exists = v["exists"] == 1.0
     message = "" if exists else _no_fixed_point_message(params)
     chi_jac = v["chi_jac"]

@@ -122,7 +122,7 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
         for i in range(nx):
             if code == RELU or code == LINEAR:
                 res[:] = vanilla_point(code, SW[j, i], SB[j, i], SV[j, i], MU[j, i],
-                                       R, Sigma, gl_x, gl_w)
+                                       R, Sigma, gl_x, gl_w, stab)
                 if not want_c:
                     res[2] = res[3] = res[5] = np.nan
             else:

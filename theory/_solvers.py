@@ -109,8 +109,12 @@ def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0, hscale, stab):
 
 
 @njit(cache=True, nogil=True)
-def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w):
-    """Fixed points and slopes of the vanilla RNN (theory.md 3.1-3.3)."""
+def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, stab):
+    """Fixed points and slopes of the vanilla RNN (theory.md 3.1-3.3).
+
+    ``stab`` (a smoothing table of ``_smooth`` or ``NO_TABLE``) only speeds up the
+    correlation solve: its root is the first guess of the direct-rule polish.
+    """
     out = np.full(N_OUT, np.nan)
     sw2 = sigma_w * sigma_w
     v = sigma_v * sigma_v * R + sigma_b * sigma_b
@@ -143,8 +147,12 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w):
     out[11] = 0.0
     out[12] = 1.0
     const = sigma_v * sigma_v * R * Sigma + sigma_b * sigma_b
+    x0 = -1.0
+    if stab.shape[0] > 0:
+        x0, _, _ = _vanilla_c_solve(code, sw2, const, mu, qs, v - const, out[6], gl_x, gl_w,
+                                    -1.0, H_SCALE, stab)
     xs, cconv, cit = _vanilla_c_solve(code, sw2, const, mu, qs, v - const, out[6], gl_x, gl_w,
-                                      -1.0, H_SCALE, NO_TABLE)
+                                      x0, H_SCALE, NO_TABLE)
     out[2] = xs / qs if qs > 0.0 else 1.0
     e_ff, e_dd = vanilla_cross_fast(code, mu, qs, min(out[2], 1.0), gl_x, gl_w, H_SCALE,
                                     NO_TABLE)
@@ -164,7 +172,6 @@ def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w, x0,
     if input_diff <= 0.0 and chi1 <= 1.0:
         return qs, True, 0  # identical inputs, ordered: c* = 1 exactly (10.2)
     p = np.array([float(code), sw2, const, mu, qs, 0.0])
-    f_lo, _ = _vanilla_c_residual(code, sw2, const, mu, qs, 0.0, gl_x, gl_w, hscale, stab)
     hi = qs
     if input_diff <= 0.0:
         found = False
@@ -176,14 +183,19 @@ def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w, x0,
                 break
         if not found:
             return qs, True, 0  # chi1 within rounding of 1: c* = 1
-    if f_lo <= 0.0:
-        return 0.0, True, 1
-    return _polish(1, p, 0.0, f_lo, hi, gl_x, gl_w, x0, hscale, stab)
+    if not 0.0 < x0 < hi:
+        f_lo, _ = _vanilla_c_residual(code, sw2, const, mu, qs, 0.0, gl_x, gl_w, hscale, stab)
+        if f_lo <= 0.0:
+            return 0.0, True, 1
+    return _polish(1, p, 0.0, 1.0, hi, gl_x, gl_w, x0, hscale, stab)
 
 
 @njit(cache=True, nogil=True)
-def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma):
-    """Fixed points and slopes of the minimalRNN (theory.md 4.1-4.3)."""
+def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab):
+    """Fixed points and slopes of the minimalRNN (theory.md 4.1-4.3).
+
+    ``stab``: as in :func:`vanilla_point` (a first guess for the correlation solve).
+    """
     out = np.full(N_OUT, np.nan)
     sw2 = sigma_w * sigma_w
     v = sigma_v * sigma_v * R + sigma_b * sigma_b
@@ -202,7 +214,10 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma):
     out[11] = 1.0 if n_stable > 1 else 0.0
     out[12] = n_stable
     const = sigma_v * sigma_v * R * Sigma + sigma_b * sigma_b
-    xs, cconv, cit = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, out[6], -1.0, H_SCALE,
+    x0 = -1.0
+    if stab.shape[0] > 0:
+        x0, _, _ = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, out[6], -1.0, H_SCALE, stab)
+    xs, cconv, cit = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, out[6], x0, H_SCALE,
                                       NO_TABLE)
     out[3] = xs / Qs
     out[2] = (sw2 * xs + const) / qs
@@ -219,7 +234,6 @@ def _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, chi_j, x0, hscale, stab):
     if Sigma >= 1.0 and chi_j <= 1.0:
         return Qs, True, 0
     p = np.array([sw2, const, mu, R, Sigma, qs])
-    f_lo, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, 0.0, hscale, stab)
     hi = Qs
     if Sigma >= 1.0:
         found = False
@@ -231,9 +245,11 @@ def _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, chi_j, x0, hscale, stab):
                 break
         if not found:
             return Qs, True, 0
-    if f_lo <= 0.0:
-        return 0.0, True, 1
-    return _polish(3, p, 0.0, f_lo, hi, np.empty(0), np.empty(0), x0, hscale, stab)
+    if not 0.0 < x0 < hi:
+        f_lo, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, 0.0, hscale, stab)
+        if f_lo <= 0.0:
+            return 0.0, True, 1
+    return _polish(3, p, 0.0, 1.0, hi, np.empty(0), np.empty(0), x0, hscale, stab)
 
 
 @njit(cache=True, nogil=True)

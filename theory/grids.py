@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import tempfile
 
 import contourpy
 import numpy as np
 
-from theory import _cachedir, _grid_kernels, _smooth, _solvers
-from theory._gauss import GL_W, GL_X, LINEAR, PHI_CODES, RELU, SIGMOID, TANH
+from theory import _grid_kernels, _smooth, _solvers
+from theory._gauss import GL_W, GL_X, LINEAR, PHI_CODES, RELU, SIGMOID
+from theory._smooth_cache import smoothing_table
 from theory._tables import build_table
 from theory.types import (
     PHASE_TOL,
@@ -52,32 +51,6 @@ MAX_AXIS_POINTS = 2000
 @functools.lru_cache(maxsize=1024)
 def _table(code: int, mu: float) -> np.ndarray:
     return build_table(code, mu)
-
-
-@functools.lru_cache(maxsize=4)
-def smoothing_table(code: int) -> np.ndarray:
-    """The universal smoothing table of ``_smooth`` for tanh or the gate.
-
-    Built once (~1-3 s) and kept as ``.npy`` in the Numba cache folder (which is
-    keyed by a hash of the kernel sources, so an edit rebuilds it). Other activations get
-    an empty table (their inner integral is closed-form or direct).
-    """
-    if code not in (TANH, SIGMOID):
-        return _smooth.NO_TABLE
-    path = _cachedir.CACHE_DIR / f"smooth-table-{code}.npy"  # folder keyed by kernel sources
-    try:
-        return np.load(path)
-    except (OSError, ValueError):
-        pass
-    tab = _smooth.build(code)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as fh:
-            np.save(fh, tab)
-        os.replace(fh.name, path)
-    except OSError:  # read-only cache folder: keep the table in memory only
-        pass
-    return tab
 
 
 def _check_axis(name: str, values: object) -> np.ndarray:

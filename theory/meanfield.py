@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from theory import _solvers
-from theory._gauss import GL_W, GL_X, PHI_CODES
+from theory._gauss import GL_W, GL_X, PHI_CODES, SIGMOID
+from theory._smooth_cache import smoothing_table
 from theory.types import Params, PointResult, Trajectory, phase_of, xi_from_chi
 
 MAX_T = 100_000
@@ -27,11 +28,13 @@ MAX_T = 100_000
 def _raw_point(p: Params) -> np.ndarray:
     """The kernel's output row for ``p`` (layout ``_solvers.OUT_NAMES``)."""
     if p.arch == "vanilla":
+        code = PHI_CODES[p.phi]
         return _solvers.vanilla_point(
-            PHI_CODES[p.phi], p.sigma_w, p.sigma_b, p.sigma_v, p.mu_b, p.R, p.Sigma,
-            GL_X, GL_W,
+            code, p.sigma_w, p.sigma_b, p.sigma_v, p.mu_b, p.R, p.Sigma, GL_X, GL_W,
+            smoothing_table(code),
         )
-    return _solvers.minimal_point(p.sigma_w, p.sigma_b, p.sigma_v, p.mu_b, p.R, p.Sigma)
+    return _solvers.minimal_point(p.sigma_w, p.sigma_b, p.sigma_v, p.mu_b, p.R, p.Sigma,
+                                  smoothing_table(SIGMOID))
 
 
 def branch_of(arch: str, chi_jac: float, bistable: bool) -> str | None:

@@ -79,3 +79,9 @@ def test_minimal_bad_T(bad):
 def test_vanilla_bad_q(bad):
     with pytest.raises(theory.ParameterError, match="^q_star"):
         critical_init_vanilla(bad)
+
+
+def test_vanilla_out_of_range_target_is_flagged():
+    ci = critical_init_vanilla(900.0)
+    assert ci.exists and not ci.in_range and "outside" in ci.message
+    assert critical_init_vanilla(0.5).in_range

@@ -27,6 +27,7 @@ from theory.types import PHIS, ParameterError, check_choice, check_number
 MAX_Q_STAR = 1e3
 MAX_T = 100_000
 MAX_REFINE = 60
+MAX_INPUT_VARIANCE = 3.0**2 * 4.0 + 2.0**2  # sigma_v^2 R + sigma_b^2 at the range limits
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,9 @@ class VanillaCriticalInit:
     ``input_variance`` is sigma_v^2 R + sigma_b^2; any split between input and
     bias gives the same mean field. ``spectral_variance_per_step`` is
     mu_2/mu_1^2 - 1 (orthogonal W, theory.md 5.3). ``exists`` is False when the
-    target q* needs a negative input variance.
+    target q* needs a negative input variance; ``in_range`` is False when sigma_w
+    or the input variance lie outside what the parameter ranges can express
+    (sigma_w <= 10, sigma_v^2 R + sigma_b^2 <= 3^2 * 4 + 2^2 = 40).
     """
 
     q_star: float
@@ -49,6 +52,7 @@ class VanillaCriticalInit:
     spectral_variance_per_step: float
     exists: bool
     message: str = ""
+    in_range: bool = True
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,11 @@ def critical_init_vanilla(
     mu2 = _mean_phi_prime_4(phi, mu, q)
     exists = v >= -1e-12 * q
     msg = "" if exists else f"q* = {q:g} needs a negative input variance {v:.3g}"
+    in_range = exists and sw2 <= 100.0 and v <= MAX_INPUT_VARIANCE
+    if exists and not in_range:
+        msg = f"sigma_w = {math.sqrt(sw2):.4g}, input variance {v:.4g}: outside the ranges"
     return VanillaCriticalInit(q, phi, mu, math.sqrt(sw2), max(v, 0.0) if exists else v, m0,
-                               sw2 * m1, mu2 / (m1 * m1) - 1.0, exists, msg)
+                               sw2 * m1, mu2 / (m1 * m1) - 1.0, exists, msg, in_range)
 
 
 def _mean_phi_prime_4(phi: str, mu: float, q: float) -> float:

@@ -35,6 +35,7 @@ from theory._gauss import (
     phi_and_derivs,
     vanilla_cross,
 )
+from theory._tables import lagrange4
 
 N_RHO = 161
 RHO_MAX = 0.9995  # sigma = rho / sqrt(1 - rho^2) up to ~31.6, i.e. q (1 - c^2) <= 1000
@@ -95,13 +96,6 @@ def build(code: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _weights(x):
-    """4-point Lagrange weights at offset x in [1, 2) from the stencil's first node."""
-    return (-(x - 1.0) * (x - 2.0) * (x - 3.0) / 6.0, x * (x - 2.0) * (x - 3.0) / 2.0,
-            -x * (x - 1.0) * (x - 3.0) / 2.0, x * (x - 1.0) * (x - 2.0) / 6.0)
-
-
-@njit(cache=True, nogil=True)
 def cross(code, tab, t_half, mu, q, c, hscale):
     """E[f(a) f(b)], E[f'(a) f'(b)], E[(1-f(a))(1-f(b))] via the smoothing table.
 
@@ -114,7 +108,7 @@ def cross(code, tab, t_half, mu, q, c, hscale):
     scale = 1.0 / math.sqrt(1.0 + sigma * sigma)
     xr = rho / D_RHO + 1.0
     kr = min(max(int(xr) - 1, 0), N_RHO - 4)
-    wr = _weights(xr - kr)
+    wr = lagrange4(xr - kr)
     dt = 2.0 * t_half / (N_T - 1)
     h1 = min(0.5, hscale / s) if s > 0.0 else 0.5
     n1 = int(2.0 * Z_MAX / h1) + 1
@@ -134,7 +128,7 @@ def cross(code, tab, t_half, mu, q, c, hscale):
         else:
             xt = (t + t_half) / dt
             kt = min(max(int(xt) - 1, 0), N_T - 4)
-            wt = _weights(xt - kt)
+            wt = lagrange4(xt - kt)
             sf = 0.0
             sd = 0.0
             for a in range(4):

@@ -66,18 +66,28 @@ def _direct(code, mu, q, out):
 
 
 @njit(cache=True, nogil=True)
+def lagrange4(x):
+    """Cubic (4-point) Lagrange weights at offset x from the stencil's first node."""
+    return (-(x - 1.0) * (x - 2.0) * (x - 3.0) / 6.0, x * (x - 2.0) * (x - 3.0) / 2.0,
+            -x * (x - 1.0) * (x - 3.0) / 2.0, x * (x - 1.0) * (x - 2.0) / 6.0)
+
+
+@njit(cache=True, nogil=True)
+def _stencil(q):
+    """First table row of the interpolation stencil at ``q`` and its four weights."""
+    x = (math.log(q) - U0) / DU
+    k = min(max(int(x) - 1, 0), N_TAB - 4)
+    w0, w1, w2, w3 = lagrange4(x - k)
+    return k, w0, w1, w2, w3
+
+
+@njit(cache=True, nogil=True)
 def lookup(tab, code, mu, q, out):
     """Write the moments at ``q`` into ``out`` (length 6), from the table if inside it."""
     if q < Q_TAB or q > Q_MAX:
         _direct(code, mu, q, out)
         return
-    x = (math.log(q) - U0) / DU
-    k = min(max(int(x) - 1, 0), N_TAB - 4)
-    t = x - k
-    w0 = -(t - 1.0) * (t - 2.0) * (t - 3.0) / 6.0
-    w1 = t * (t - 2.0) * (t - 3.0) / 2.0
-    w2 = -t * (t - 1.0) * (t - 3.0) / 2.0
-    w3 = t * (t - 1.0) * (t - 2.0) / 6.0
+    k, w0, w1, w2, w3 = _stencil(q)
     ncol = 6 if code == SIGMOID else 3
     for j in range(ncol):
         out[j] = w0 * tab[k, j] + w1 * tab[k + 1, j] + w2 * tab[k + 2, j] + w3 * tab[k + 3, j]
@@ -92,13 +102,7 @@ def gate_map_terms(tab, mu, q):
     if q < Q_TAB or q > Q_MAX:
         m = gate_moments(mu, q)
         return m[0], m[1]
-    x = (math.log(q) - U0) / DU
-    k = min(max(int(x) - 1, 0), N_TAB - 4)
-    t = x - k
-    w0 = -(t - 1.0) * (t - 2.0) * (t - 3.0) / 6.0
-    w1 = t * (t - 2.0) * (t - 3.0) / 2.0
-    w2 = -t * (t - 1.0) * (t - 3.0) / 2.0
-    w3 = t * (t - 1.0) * (t - 2.0) / 6.0
+    k, w0, w1, w2, w3 = _stencil(q)
     a = w0 * tab[k, 0] + w1 * tab[k + 1, 0] + w2 * tab[k + 2, 0] + w3 * tab[k + 3, 0]
     b = w0 * tab[k, 1] + w1 * tab[k + 1, 1] + w2 * tab[k + 2, 1] + w3 * tab[k + 3, 1]
     return math.exp(a), math.exp(b)

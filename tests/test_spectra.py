@@ -277,3 +277,12 @@ def test_dynamical_isometry_minimal_vs_vanilla_and_weights():
     assert spread["minimal_gaussian"] / spread["minimal_orthogonal"] == pytest.approx(1.0, abs=0.1)
     for name in ("minimal_orthogonal", "vanilla_blind_orthogonal", "vanilla_blind_gaussian"):
         assert theory_sd[name] == pytest.approx(spread[name], rel=0.35)  # measured <= 0.27
+
+
+@pytest.mark.parametrize("n_points", [16, 17, 40])
+@pytest.mark.parametrize("T", [2, 5])
+def test_small_grids_work_and_stay_normalised(n_points, T):
+    """Regression: two support edges used to take every point of a 16-point grid."""
+    sp = theory.spectrum(theory.Params(sigma_w=1.0), T, n_points=n_points)
+    assert np.all(np.diff(sp.s) > 0) and np.all(sp.pdf >= 0)
+    assert sp.moment(1) == pytest.approx(sp.m1, rel=0.05)  # a coarse grid: loose tolerance

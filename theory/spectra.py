@@ -259,7 +259,8 @@ def free_density(fp: FreeProduct, n_points: int) -> tuple[np.ndarray, np.ndarray
     hi = min(int(np.searchsorted(cdfs[0], cdfs[0][-1] - 0.1 * MASS_TAIL)) + 1, w_inc.size - 1)
     path = (wc, ac, dfc, eta_t, ETA_FINAL, fp.atom0, fp.atom_w, fp.atom_m) + fp.kargs()
     edges = _edges(w_inc[: hi + 1], d_inc[: hi + 1], path)
-    n_edge = max(8, int(EDGE_SHARE * n_points)) if edges else 0
+    # edge refinement takes at most a third of the points (small n_points would leave none)
+    n_edge = min(max(8, int(EDGE_SHARE * n_points)), n_points // (3 * len(edges))) if edges else 0
     grid = _adapted_grid(w_inc[: hi + 1], d_inc[: hi + 1], [c[: hi + 1] for c in cdfs],
                          n_points - n_edge * len(edges))
     for w_e, inward in edges:

@@ -25,15 +25,18 @@ def warmup() -> None:
             critical_lines(g)
     critical_init_vanilla(0.1)
     critical_init_minimal(10)
-    _warm_optional()
+    _warm_random_matrix_parts(Params)
 
 
-def _warm_optional() -> None:
-    """Spectra kernels, when their module provides a warm-up hook."""
-    try:
-        from theory import spectra
-    except ImportError:  # pragma: no cover - spectra is part of the package
-        return
-    hook = getattr(spectra, "warmup", None)
-    if callable(hook):
-        hook()
+def _warm_random_matrix_parts(Params) -> None:
+    """Spectra, the network sampler and the simulator (their kernels compile on first use)."""
+    from theory.montecarlo import simulate
+    from theory.sampling import sample_singular_values
+    from theory.spectra import spectrum
+
+    rng = np.random.default_rng(0)
+    for arch in ("vanilla", "minimal"):
+        p = Params(arch=arch, sigma_w=1.0, mu_b=0.5 if arch == "minimal" else 0.0)
+        spectrum(p, 2, n_points=16)
+        sample_singular_values(p, 4, 2, rng)
+        simulate(p, N=4, T=4, rng=rng)

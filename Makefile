@@ -21,17 +21,20 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev browser
 
-# Debian's Chromium for the browser tests (never a downloaded browser; see engineering notes).
+# Debian packages for the tests: Chromium for the browser tests (never a downloaded browser;
+# see engineering notes) and nginx for the scale-out test (started by the test itself).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v nginx; } >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends chromium chromium-driver nginx; }
 
 run: install
 	$(PY) app.py
 
+# One BLAS thread per process: the Monte-Carlo tests run ~2x faster on 2 shared cores.
 test: install-dev
-	$(PY) -m pytest
+	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest
 
 bench: install-dev
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

@@ -1,0 +1,212 @@
+"""Dashboard latency in headless Chromium (issue 4, "How it must feel").
+
+Run from the repository root (nothing else heavy running; 2 cores)::
+
+    NUMBA_CACHE_DIR=/tmp/numba_cache .venv/bin/python benchmarks/bench_browser.py
+
+It starts the server the way the README does (``python app.py``, on a free
+port through ``PORT``; or ``--url`` to measure a running one), opens the default
+view at 1280x720 and measures:
+
+* ``key``: focus the sigma_w slider thumb and press ArrowRight / ArrowLeft
+  (alternating, ``--presses`` times, default 30). Latency = last
+  ``plotly_afterplot`` of the three graphs (phase diagram, memory, spectrum)
+  minus ``performance.now()`` just before the key press, once all three show the
+  new state (``rnnPanelState(id).key``, from ``layout.meta`` and the phase
+  diagram's state annotation, equals the permalink in the address bar).
+  sigma_w is in the default plane, so the phase diagram is patched (marker,
+  contour level, meta), not re-sent.
+* ``key_out_of_plane``: the same with sigma_v (not in the plane): the 150x150
+  grid is recomputed and re-sent on every press.
+* ``drag``: drag the sigma_w thumb for one second (40 mouse moves), release;
+  reported: last afterplot after release minus the release time.
+
+Targets (issue 4): key median <= 150 ms, p95 <= 300 ms; drag final frame
+<= 400 ms after release. Prints a table and writes ``benchmarks/results/browser.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+GRAPHS = ("phase-graph", "memory-graph", "spectrum-graph")
+TARGETS = {"key_median_ms": 150.0, "key_p95_ms": 300.0, "drag_final_ms": 400.0}
+
+INSTALL_JS = """() => {
+  window.__draws = {};
+  for (const id of GRAPH_IDS) {
+    const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+    window.__draws[id] = [];
+    gd.on('plotly_afterplot', () => window.__draws[id].push(performance.now()));
+  }
+}""".replace("GRAPH_IDS", json.dumps(GRAPHS))
+
+SETTLED_JS = """([ids, old]) => {
+  const want = window.location.search;
+  if (want === old) return false;
+  return ids.every(id => {
+    const state = window.rnnPanelState && window.rnnPanelState(id);
+    return state && state.key === want;
+  });
+}"""
+
+LAST_DRAW_JS = """(t0) => {
+  let last = -1;
+  for (const id of Object.keys(window.__draws)) {
+    const after = window.__draws[id].filter(t => t >= t0);
+    if (!after.length) return null;
+    last = Math.max(last, after[after.length - 1]);
+  }
+  return last - t0;
+}"""
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(timeout: float = 600.0):
+    """``python app.py`` on a free port; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "PORT": str(port)}
+    env.setdefault("NUMBA_CACHE_DIR", "/tmp/numba_cache")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("app.py exited: " + proc.stderr.read().decode()[-2000:])
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError("app.py did not answer /healthz in time")
+            time.sleep(0.25)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_settled(page, old: str, timeout: float = 30_000) -> None:
+    page.wait_for_function(SETTLED_JS, arg=[list(GRAPHS), old], timeout=timeout, polling=5)
+
+
+def key_presses(page, name: str, presses: int) -> list[float]:
+    """Latency (ms) of each key press on slider ``name``."""
+    thumb = page.locator(f"#ctl-{name} [role=slider]")
+    out = []
+    for i in range(presses):
+        thumb.focus()
+        old = page.evaluate("window.location.search")
+        t0 = page.evaluate("performance.now()")
+        page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        wait_settled(page, old)
+        page.wait_for_timeout(30)  # let any trailing afterplot land
+        out.append(page.evaluate(LAST_DRAW_JS, t0))
+    return out
+
+
+def drag(page, name: str, seconds: float = 1.0, moves: int = 40) -> float:
+    """Final frame (ms after release) of a ``seconds`` drag of slider ``name``."""
+    box = page.locator(f"#ctl-{name} [role=slider]").bounding_box()
+    track = page.locator(f"#ctl-{name} .dash-slider-track").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    old = page.evaluate("window.location.search")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    span = 0.35 * track["width"]
+    for i in range(1, moves + 1):
+        page.mouse.move(x + span * i / moves, y)
+        page.wait_for_timeout(1000 * seconds / moves)
+    t_release = page.evaluate("performance.now()")
+    page.mouse.up()
+    wait_settled(page, old)
+    page.wait_for_timeout(50)
+    return page.evaluate(LAST_DRAW_JS, t_release)
+
+
+def summary(samples: list[float]) -> dict:
+    s = sorted(samples)
+    p95 = s[min(len(s) - 1, round(0.95 * (len(s) - 1)))]
+    return {"n": len(s), "median_ms": statistics.median(s), "p95_ms": p95,
+            "min_ms": s[0], "max_ms": s[-1], "samples_ms": samples}
+
+
+def run(url: str, presses: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(url + "/")
+        page.wait_for_function(SETTLED_JS.replace("if (want === old) return false;", ""),
+                               arg=[list(GRAPHS), ""], timeout=120_000)
+        page.evaluate(INSTALL_JS)
+        results = {
+            "key": summary(key_presses(page, "sigma_w", presses)),
+            "key_out_of_plane": summary(key_presses(page, "sigma_v", max(10, presses // 3))),
+            "drag": {"final_ms": [drag(page, "sigma_w") for _ in range(3)]},
+        }
+        browser.close()
+    results["drag"]["median_final_ms"] = statistics.median(results["drag"]["final_ms"])
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--url", help="measure a running server instead of starting one")
+    ap.add_argument("--presses", type=int, default=30)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "browser.json"))
+    args = ap.parse_args()
+    if args.url:
+        res = run(args.url.rstrip("/"), args.presses)
+    else:
+        with serve() as url:
+            res = run(url, args.presses)
+    checks = {"key_median_ms": res["key"]["median_ms"], "key_p95_ms": res["key"]["p95_ms"],
+              "drag_final_ms": res["drag"]["median_final_ms"]}
+    print(f"{'measure':<34}{'value (ms)':>12}{'target':>10}{'ok':>5}")
+    for name, value in checks.items():
+        ok = value <= TARGETS[name]
+        print(f"{name:<34}{value:>12.0f}{TARGETS[name]:>10.0f}{'yes' if ok else 'NO':>5}")
+    oop = res["key_out_of_plane"]
+    print(f"{'key_out_of_plane median / p95':<34}{oop['median_ms']:>6.0f} /{oop['p95_ms']:>4.0f}"
+          f"{'(info)':>10}")
+    print("drag final frames (ms):", ", ".join(f"{v:.0f}" for v in res["drag"]["final_ms"]))
+    out = {"results": res, "targets": TARGETS, "checks": checks,
+           "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                       "load_avg": os.getloadavg()}, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=2))
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Callbacks of the dashboard; :func:`register` wires them all onto an app.
+
+* :mod:`.state`: the single writer of control values (URL, architecture,
+  click on the diagram, sample buttons);
+* :mod:`.plots`: parse -> compute -> draw for each panel;
+* :mod:`.clientside`: URL writing, marker dragging and link copying in the browser.
+"""
+
+from __future__ import annotations
+
+from dash import ctx
+
+
+def register(app) -> None:
+    """Register every callback of the dashboard on ``app``."""
+    from components.callbacks import clientside, plots, state
+
+    @app.callback(state.outputs(), state.inputs(), state.states())
+    def sync_state(search, mode, click, _sample, _clear, *controls):
+        return state.sync_state(ctx.triggered_id, search, mode, click, *controls)
+
+    plots.register(app)
+    clientside.register(app)

@@ -1,0 +1,80 @@
+"""Parse step shared by every callback: control values -> :class:`ViewState`.
+
+``CONTROLS`` lists (state field, component id, property) for every control; a
+callback subscribes to the fields it depends on as ``Input`` and receives the
+others as ``State`` (:func:`dependencies`), so, e.g., the sampling seed does not
+redraw the phase diagram. :func:`parse` never raises: a value the browser sends
+that is missing or invalid (an emptied number box) falls back to the mode's
+default.
+
+Example
+-------
+>>> names, inputs, states = dependencies({"sigma_w"})
+>>> names[0], len(inputs), len(inputs) + len(states) == len(CONTROLS)
+('sigma_w', 1, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from dash import Input, State
+
+from components import ids, specs
+from components.viewstate import ViewState
+
+CONTROLS: tuple[tuple[str, str, str], ...] = (
+    ("mode", ids.MODE, "value"),
+    ("phi", ids.PHI, "value"),
+    ("weights", ids.WEIGHTS, "value"),
+    *((name, ids.control(name), "value") for name in specs.SLIDERS),
+    ("plane", ids.PLANE, "value"),
+    ("field", ids.FIELD, "value"),
+    ("n", ids.GRID_N, "value"),
+    ("N", ids.N, "value"),
+    ("seed", ids.SEED, "value"),
+    ("sample", ids.SAMPLE, "data"),
+)
+NAMES = tuple(c[0] for c in CONTROLS)
+
+#: What each panel depends on (the rest is passed as State).
+PHASE_DEPS = frozenset(NAMES) - {"weights", "N", "seed", "sample"}
+MEMORY_DEPS = frozenset(NAMES) - {"weights", "N", "seed", "sample", "n"}
+SPECTRUM_DEPS = frozenset(NAMES) - {"plane", "field", "n", "k"}
+
+
+def dependencies(deps: Iterable[str]) -> tuple[list[str], list[Input], list[State]]:
+    """Field order, ``Input`` list and ``State`` list for a callback on ``deps``."""
+    deps = set(deps)
+    ins = [c for c in CONTROLS if c[0] in deps]
+    sts = [c for c in CONTROLS if c[0] not in deps]
+    names = [c[0] for c in ins] + [c[0] for c in sts]
+    return (names, [Input(i, p) for _, i, p in ins], [State(i, p) for _, i, p in sts])
+
+
+def parse(names: Sequence[str], values: Sequence[Any]) -> ViewState:
+    """The view held by control ``values`` (in the order of ``names``)."""
+    raw = dict(zip(names, values, strict=True))
+    mode = raw.get("mode") if raw.get("mode") in specs.MODES else "vanilla"
+    state = ViewState.default(mode)
+    for name, value in raw.items():
+        if name == "mode" or value is None:
+            continue
+        state = _apply(state, name, value)
+    return state
+
+
+def _apply(state: ViewState, name: str, value: Any) -> ViewState:
+    """``state`` with one control value applied, unchanged if the value is bad."""
+    try:
+        if name == "plane":
+            x, y = str(value).split(",")
+            return state.replace(x=x, y=y)
+        if name in ("n", "N", "seed"):
+            return state.replace(**{name: int(value)})
+        if name == "sample":
+            return state.replace(sample=bool(value))
+        return state.replace(**{name: value})
+    except (TypeError, ValueError):
+        return state

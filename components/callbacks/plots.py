@@ -1,0 +1,165 @@
+"""Panel callback: parse -> compute (cached theory) -> draw (pure builders).
+
+Each ``update_*`` function is plain Python (unit-tested without a browser); one
+Dash callback (:func:`register`) answers for all panels, leaving unchanged the
+panels whose inputs did not fire. The phase diagram is sent whole only when its
+grid changed (``GRID_KEY`` store); otherwise a ``Patch`` moves the star and the
+titles (and the T = k xi line when T or k changed).
+
+A theory error (``ParameterError`` and friends) becomes a panel that says what
+went wrong, never a failed request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from html import escape as html_escape
+from typing import Any
+
+from dash import Output, Patch, State, ctx, no_update
+
+from components import compute, figures, ids, url_state
+from components.callbacks import parse
+from components.figures._common import fmt
+from components.figures.spectrum import sample_summary, theory_band
+from components.readout import readout_html
+from components.viewstate import ViewState
+from theory import ParameterError
+
+log = logging.getLogger(__name__)
+#: Errors shown in the panel instead of failing the request.
+SHOWN_ERRORS = (ParameterError, ValueError, ArithmeticError, NotImplementedError)
+
+
+def drawn_key(state: ViewState) -> dict:
+    """What the phase figure in the browser shows: its grid and its T = k xi line."""
+    key = repr([compute.grid_key(state, a) for a in state.archs])
+    return {"grid": hashlib.sha1(key.encode()).hexdigest()[:16], "tk": [state.T, state.k]}
+
+
+def update_phase(state: ViewState, drawn: dict | None) -> tuple[Any, dict | None, Any, str]:
+    """Phase figure (or Patch), what it shows, the read-out table and a status line.
+
+    The figure is rebuilt only when the grid changed; if only T or k changed the
+    T = k xi lines are patched, and if only the point moved only its stars, titles
+    and meta are (see :mod:`components.figures.phase`).
+    """
+    key = url_state.encode(state)
+    try:
+        panels = compute.phase_data(state)
+    except SHOWN_ERRORS as exc:
+        log.warning("phase diagram failed for %s: %s", key, exc)
+        msg = f"Cannot compute this view: {exc}"
+        return figures.message_figure(msg, {"key": key}), None, html_escape(msg), msg
+    points = [p.point for p in panels]
+    new = drawn_key(state)
+    if drawn and drawn.get("grid") == new["grid"]:
+        updates = figures.point_updates(points, state, key)
+        if drawn.get("tk") != new["tk"]:
+            updates = figures.contour_updates(panels, state) + updates
+        fig: Any = _patch(updates)
+    else:
+        fig = figures.phase_figure(panels, state, key)
+    status = "; ".join(f"{p.params.arch}: {state.field} = {fmt(getattr(p, state.field))}, "
+                       f"{p.phase}" for p in points)
+    return fig, new, readout_html(points, state), status
+
+
+def _patch(updates: list) -> Patch:
+    """A Dash ``Patch`` assigning each (path, value)."""
+    patch = Patch()
+    for path, value in updates:
+        target = patch
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+    return patch
+
+
+def update_memory(state: ViewState) -> dict:
+    """Memory-depth figure (cut along the x axis and trajectories)."""
+    key = url_state.encode(state)
+    try:
+        return figures.memory_figure(compute.memory_data(state), state, key)
+    except SHOWN_ERRORS as exc:
+        log.warning("memory panel failed for %s: %s", key, exc)
+        return figures.message_figure(f"Cannot compute the memory panel: {exc}", {"key": key})
+
+
+def update_spectrum(state: ViewState) -> tuple[dict, str]:
+    """Spectrum figure and the moments as text."""
+    key = url_state.encode(state)
+    try:
+        panels = compute.spectrum_data(state)
+    except SHOWN_ERRORS as exc:
+        log.warning("spectrum failed for %s: %s", key, exc)
+        msg = f"Cannot compute the spectrum: {exc}"
+        return figures.message_figure(msg, {"key": key}), msg
+    return figures.spectrum_figure(panels, state, key), spectrum_text(panels, state)
+
+
+def spectrum_text(panels: list, state: ViewState) -> str:
+    """Moments m1, m2 and the share of s in [1/2, 2], theory and sample (one line each).
+
+    Plain text (one DOM text node): rich components here cost the browser tens of
+    milliseconds per slider move.
+    """
+    lines = []
+    for p in panels:
+        sp = p.spectrum
+        label = "" if len(panels) == 1 else f"{p.arch}: "
+        text = (f"{label}theory m₁ = {fmt(sp.m1)}, m₂ = {fmt(sp.m2)}, "
+                f"P(½\u00a0≤\u00a0s\u00a0≤\u00a02) = {fmt(theory_band(sp), 3)}")
+        if p.log_samples is not None:
+            s = sample_summary(p.log_samples)
+            text += (f" · sample m₁ = {fmt(s['m1'])}, m₂ = {fmt(s['m2'])}, "
+                     f"P = {fmt(s['band'], 3)}")
+        lines.append(text)
+    if state.sample and not compute.sample_allowed(state):
+        lines.append(f"Sampling skipped: N³·T = {state.N ** 3 * state.T:.2g} is above the "
+                     "budget; lower N or T.")
+    return "\n".join(lines)
+
+
+def update_panels(state: ViewState, fired: set[str] | None, drawn: dict | None) -> tuple:
+    """All panels in one answer; a panel whose inputs did not fire is ``no_update``.
+
+    ``fired`` holds the names (``parse.NAMES``) of the controls that changed, or
+    None on the first call (draw everything). One request and one browser
+    update per control change instead of three: on this machine the renderer's
+    work per answer cost more than the server's.
+    """
+    out: list[Any] = [no_update] * 7
+    if fired is None or fired & parse.PHASE_DEPS:
+        out[0:4] = update_phase(state, drawn)
+    if fired is None or fired & parse.MEMORY_DEPS:
+        out[4] = update_memory(state)
+    if fired is None or fired & parse.SPECTRUM_DEPS:
+        out[5:7] = update_spectrum(state)
+    return tuple(out)
+
+
+PANEL_OUTPUTS = [
+    Output(ids.PHASE_GRAPH, "figure"), Output(ids.GRID_KEY, "data"),
+    Output(ids.READOUT, "children"), Output(ids.PHASE_STATUS, "children"),
+    Output(ids.MEMORY_GRAPH, "figure"),
+    Output(ids.SPECTRUM_GRAPH, "figure"), Output(ids.SPECTRUM_TEXT, "children"),
+]
+_BY_ID = {component: name for name, component, _ in parse.CONTROLS}
+
+
+def fired_names(prop_ids: dict) -> set[str] | None:
+    """Control names in Dash's ``ctx.triggered_prop_ids`` (None: initial call)."""
+    names = {_BY_ID[c] for c in prop_ids.values() if c in _BY_ID}
+    return names or None
+
+
+def register(app) -> None:
+    """Register the panel callback on ``app``."""
+    _, ins, _ = parse.dependencies(parse.NAMES)
+
+    @app.callback(PANEL_OUTPUTS, ins, State(ids.GRID_KEY, "data"))
+    def panels(*values):
+        state = parse.parse(parse.NAMES, values[:-1])
+        return update_panels(state, fired_names(ctx.triggered_prop_ids), values[-1])

@@ -1,0 +1,61 @@
+"""Every Dash component id of the app, in one place.
+
+Callbacks, the layout and the browser tests refer to these names only;
+``assets/app.js`` uses ``#phase-graph`` (:data:`PHASE_GRAPH`) and the ``ctl-``
+prefix of :func:`control`.
+
+Example
+-------
+>>> control("sigma_w")
+'ctl-sigma_w'
+"""
+
+from __future__ import annotations
+
+from components import specs
+
+URL = "url"
+CONFIG = "client-config"  # dcc.Store: URL keys and slider decimals for assets/app.js
+READY = "state-ready"  # dcc.Store: True once the URL has been decoded
+SAMPLE = "sample-on"  # dcc.Store: the "sample a network" overlay is on
+GRID_KEY = "phase-grid-key"  # dcc.Store: key of the grid drawn in PHASE_GRAPH
+URL_SINK = "url-sink"  # dcc.Store written by the clientside URL writer
+MARKER_SINK = "marker-sink"  # dcc.Store written by the clientside marker mover
+
+NOTICE = "notice"
+COPY_LINK = "copy-link"
+COPY_STATUS = "copy-status"
+
+MODE = "ctl-arch"
+PHI = "ctl-phi"
+PHI_WRAP = "wrap-phi"
+WEIGHTS = "ctl-weights"
+PLANE = "ctl-plane"
+FIELD = "ctl-xi"
+GRID_N = "ctl-n"
+N = "ctl-N"
+SEED = "ctl-seed"
+SAMPLE_BUTTON = "sample-button"
+CLEAR_BUTTON = "clear-sample-button"
+
+PHASE_GRAPH = "phase-graph"
+MEMORY_GRAPH = "memory-graph"
+SPECTRUM_GRAPH = "spectrum-graph"
+READOUT = "readout"
+SPECTRUM_TEXT = "spectrum-text"
+PHASE_STATUS = "phase-status"
+PANELS = "panels"
+
+
+def control(name: str) -> str:
+    """Id of the slider of parameter ``name`` (a key of specs.SLIDERS)."""
+    if name not in specs.SLIDERS:
+        raise KeyError(name)
+    return f"ctl-{name}"
+
+
+def wrap(name: str) -> str:
+    """Id of the labelled row around slider ``name`` (carries the tooltip)."""
+    return f"wrap-{name}"
+
+

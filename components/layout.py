@@ -1,0 +1,124 @@
+"""Page layout: a top bar, a side bar of controls and four panels.
+
+``serve_layout()`` builds the page at the default view; the URL callback then
+restores any state held by the link (:mod:`components.callbacks.state`).
+
+Panels (CSS grid in ``assets/style.css``): phase diagram, spectrum and
+read-out in the first row, memory depth across the second.
+"""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from components import controls, ids, specs, url_state
+from components.callbacks import parse
+from components.figures import message_figure
+from components.viewstate import ViewState
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
+                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+                "toImageButtonOptions": {"format": "svg"}}
+
+
+def serve_layout() -> html.Div:
+    """The whole page at the default (vanilla) view."""
+    s = ViewState.default("vanilla")
+    return html.Div(className="app", children=[
+        dcc.Location(id=ids.URL, refresh=False),
+        *_stores(),
+        _top_bar(),
+        html.Div(className="body", children=[
+            html.Aside(_side_bar(s), className="sidebar", **{"aria-label": "Controls"}),
+            html.Main(_panels(), id=ids.PANELS, className=panels_class(s.mode)),
+        ]),
+    ])
+
+
+def panels_class(mode: str) -> str:
+    """CSS class of the panel grid (the side-by-side mode gets a wider diagram)."""
+    return f"panels mode-{mode}"
+
+
+def _stores() -> list:
+    config = {"keys": list(url_state.KEYS), "version": url_state.SCHEMA_VERSION,
+              "names": list(parse.NAMES),
+              "decimals": {name: spec.decimals for name, spec in specs.SLIDERS.items()}}
+    return [dcc.Store(id=ids.CONFIG, data=config), dcc.Store(id=ids.READY, data=False),
+            dcc.Store(id=ids.SAMPLE, data=False), dcc.Store(id=ids.GRID_KEY, data=None),
+            dcc.Store(id=ids.URL_SINK), dcc.Store(id=ids.MARKER_SINK)]
+
+
+def _top_bar() -> html.Header:
+    return html.Header(className="topbar", children=[
+        html.H1("RNN Phase Explorer"),
+        html.Span(["Mean-field theory of random vanilla RNNs and minimalRNNs ",
+                   html.Cite("(Chen, Pennington & Schoenholz, ICML 2018)")],
+                  className="subtitle"),
+        html.Div(id=ids.NOTICE, className="notice", role="status", hidden=True),
+        html.Button("Copy link", id=ids.COPY_LINK, className="btn",
+                    title="Copy a link that restores this exact view"),
+        html.Span(id=ids.COPY_STATUS, className="copy-status", role="status"),
+    ])
+
+
+def _side_bar(s: ViewState) -> list:
+    sliders = {name: controls.labelled_slider(name, s.mode, getattr(s, name))
+               for name in specs.SLIDERS}
+    return [
+        controls.section("Model", [
+            controls.field_row("Architecture", controls.mode_radio(s.mode),
+                               note="Switching loads that model's defaults and plane."),
+            controls.field_row("Nonlinearity φ", controls.phi_dropdown(s.phi), ids.PHI_WRAP),
+            controls.field_row("Recurrent weights", controls.weights_radio(s.weights),
+                               note="W only changes the spectrum and the sample."),
+        ]),
+        controls.section("Initialisation", [sliders[n] for n in specs.PARAM_NAMES]),
+        controls.section("Sequence", [sliders["T"], sliders["k"]]),
+        controls.section("Phase diagram", [
+            controls.field_row("Plane", controls.plane_dropdown(
+                controls.plane_value(s.x, s.y))),
+            controls.field_row("Colour: timescale ξ", controls.field_radio(s.field)),
+            controls.field_row("Grid", controls.grid_dropdown(s.n)),
+        ]),
+        controls.section("Sampled network", [
+            controls.field_row("Width N", controls.int_box(ids.N, s.N, *specs.N_RANGE)),
+            controls.field_row("Seed", controls.int_box(ids.SEED, s.seed, *specs.SEED_RANGE)),
+        ]),
+    ]
+
+
+def _graph(id_: str, label: str) -> html.Div:
+    graph = dcc.Graph(id=id_, figure=message_figure("Computing…", {"key": None}),
+                      config=GRAPH_CONFIG, className="graph")
+    return html.Div(graph, className="graph-wrap", role="group", **{"aria-label": label})
+
+
+def _panel(title: str, body: list, cls: str, tools: list | None = None) -> html.Section:
+    return html.Section(className=f"panel {cls}", children=[
+        html.Div(className="panel-head", children=[html.H2(title), *(tools or [])]),
+        *body])
+
+
+def _panels() -> list:
+    sample_tools = [
+        html.Button("Sample a network", id=ids.SAMPLE_BUTTON, className="btn btn-primary",
+                    title="Overlay the singular values of a random network (width N, seed)"),
+        html.Button("Clear", id=ids.CLEAR_BUTTON, className="btn",
+                    title="Remove the sampled histogram")]
+    return [
+        _panel("Phase diagram", [
+            _graph(ids.PHASE_GRAPH, "Phase diagram: timescale over the parameter plane; "
+                                    "click to move the current point"),
+            html.Div(id=ids.PHASE_STATUS, className="sr-only", role="status")], "p-phase"),
+        _panel("Jacobian spectrum", [
+            _graph(ids.SPECTRUM_GRAPH, "Singular-value density of the T-step Jacobian"),
+            html.Div(id=ids.SPECTRUM_TEXT, className="spectrum-text")], "p-spectrum",
+            sample_tools),
+        _panel("Read-out at ★", [html.Div(
+            dcc.Markdown(id=ids.READOUT, dangerously_allow_html=True),
+            className="readout", **{"aria-live": "polite"})], "p-readout"),
+        _panel("Memory depth", [_graph(ids.MEMORY_GRAPH, "Memory depth along a cut and "
+                                                         "the trajectories C_t, q_t")],
+               "p-memory"),
+    ]

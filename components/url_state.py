@@ -1,0 +1,142 @@
+"""The permalink: encode a :class:`ViewState` as a query string and back.
+
+Keys are the section-11 names of ``shared/theory.md`` (``sigma_w``, ``mu_b``,
+``T`` ...) plus ``arch`` (``vanilla``/``minimal``/``both``), ``x``/``y`` (the
+plane), ``xi`` (the timescale shown), ``n`` (grid points per axis), ``N``/``seed``
+(the sampled network), ``sample`` (0/1) and ``v``, the schema version.
+
+:func:`decode` never raises: unknown keys, bad or out-of-range values and
+another schema version fall back to defaults or clamped values and are listed
+in the returned notices, which the page shows.
+
+Example
+-------
+>>> s = ViewState.default("minimal").replace(sigma_w=3.5)
+>>> decode(encode(s))[0] == s
+True
+>>> decode("?sigma_w=abc")[1]
+["sigma_w: 'abc' is not a number; using 1.2"]
+"""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import parse_qsl, urlencode
+
+from components import specs
+from components.viewstate import ViewState, quantise
+from theory import PHIS, PLANE_PARAMS, WEIGHTS
+
+SCHEMA_VERSION = 1
+#: Every key the URL may hold, in the order they are written.
+KEYS = ("v", "arch", "phi", "weights", *specs.PARAM_NAMES, "T", "k", "x", "y", "xi",
+        "n", "N", "seed", "sample")
+_CHOICES = {"phi": PHIS, "weights": WEIGHTS, "xi": tuple(f[3:] for f in specs.FIELDS)}
+
+
+def encode(state: ViewState) -> str:
+    """Query string (with the leading ``?``) holding the whole view."""
+    d = state.to_dict()
+    values = {"v": SCHEMA_VERSION, "arch": state.mode, "xi": state.field[3:],
+              "sample": int(state.sample)}
+    for key in KEYS:
+        if key not in values:
+            values[key] = _fmt(d[key])
+    return "?" + urlencode([(k, values[k]) for k in KEYS])
+
+
+def _fmt(v: object) -> object:
+    if isinstance(v, float):
+        return repr(int(v)) if v.is_integer() else repr(v)
+    return v
+
+
+def decode(search: str | None) -> tuple[ViewState, list[str]]:
+    """The view held by ``search`` and the notices about what was ignored."""
+    pairs = parse_qsl((search or "").lstrip("?"), keep_blank_values=True)
+    raw: dict[str, str] = {}
+    notices: list[str] = []
+    for key, value in pairs:
+        if key not in KEYS:
+            notices.append(f"unknown link key {key!r} ignored")
+        else:
+            raw[key] = value
+    if "v" in raw and raw["v"] != str(SCHEMA_VERSION):
+        notices.append(f"link schema version {raw['v']!r} is not {SCHEMA_VERSION}; "
+                       "values read as version 1")
+    mode = raw.get("arch", "vanilla")
+    if mode not in specs.MODES:
+        notices.append(f"arch: {mode!r} is not one of {', '.join(specs.MODES)}; using vanilla")
+        mode = "vanilla"
+    base = ViewState.default(mode)
+    changes = _choices(raw, base, notices)
+    changes.update(_numbers(raw, base, notices))
+    changes.update(_plane(raw, base, notices))
+    return base.replace(**changes), notices
+
+
+def _choices(raw: dict[str, str], base: ViewState, notices: list[str]) -> dict:
+    out: dict[str, object] = {}
+    for key, choices in _CHOICES.items():
+        if key not in raw:
+            continue
+        if raw[key] in choices:
+            out["field" if key == "xi" else key] = ("xi_" + raw[key]) if key == "xi" else raw[key]
+        else:
+            default = base.field[3:] if key == "xi" else getattr(base, key)
+            notices.append(f"{key}: {raw[key]!r} is not one of {', '.join(choices)}; "
+                           f"using {default}")
+    if "sample" in raw:
+        if raw["sample"] in ("0", "1"):
+            out["sample"] = raw["sample"] == "1"
+        else:
+            notices.append(f"sample: {raw['sample']!r} is not 0 or 1; using 0")
+    return out
+
+
+def _numbers(raw: dict[str, str], base: ViewState, notices: list[str]) -> dict:
+    out: dict[str, object] = {}
+    for key in (*specs.SLIDERS, "n", "N", "seed"):
+        if key not in raw:
+            continue
+        default = getattr(base, key)
+        try:
+            x = float(raw[key])
+        except ValueError:
+            notices.append(f"{key}: {raw[key]!r} is not a number; using {default}")
+            continue
+        if not math.isfinite(x):
+            notices.append(f"{key}: {raw[key]!r} is not finite; using {default}")
+            continue
+        value, note = _clamp(key, x, base.mode)
+        if note:
+            notices.append(note)
+        out[key] = value
+    return out
+
+
+def _clamp(key: str, x: float, mode: str) -> tuple[object, str]:
+    """Clamped/rounded value and a notice if it had to move."""
+    if key == "n":
+        n = min(specs.GRID_SIZES, key=lambda g: abs(g - x))
+        return n, "" if n == x else f"n: {x:g} is not one of {specs.GRID_SIZES}; using {n}"
+    if key in ("N", "seed"):
+        lo, hi = specs.N_RANGE if key == "N" else specs.SEED_RANGE
+    else:
+        lo, hi = specs.slider_range(mode, key)
+    v = min(max(x, lo), hi)
+    if key in ("N", "seed"):
+        v = int(round(v))
+    else:
+        v = quantise(key, v, lo, hi)
+    return v, "" if lo <= x <= hi else f"{key}: {x:g} is outside [{lo:g}, {hi:g}]; using {v}"
+
+
+def _plane(raw: dict[str, str], base: ViewState, notices: list[str]) -> dict:
+    x, y = raw.get("x", base.x), raw.get("y", base.y)
+    if (x, y) in specs.PLANES:
+        return {"x": x, "y": y}
+    if "x" in raw or "y" in raw:
+        notices.append(f"plane ({x}, {y}) is not two different parameters of "
+                       f"{', '.join(PLANE_PARAMS)}; using ({base.x}, {base.y})")
+    return {}

@@ -38,6 +38,13 @@
       if (out === undefined || out === null || out === "null") { return; }
       parts.push(encodeURIComponent(key) + "=" + encodeURIComponent(out));
     });
+    // presentation flags (present, theme, hide) are not controls: keep them
+    var current = new URLSearchParams(window.location.search);
+    (config.flags || []).forEach(function (key) {
+      if (current.has(key)) {
+        parts.push(encodeURIComponent(key) + "=" + encodeURIComponent(current.get(key)));
+      }
+    });
     return "?" + parts.join("&");
   }
 

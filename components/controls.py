@@ -21,6 +21,7 @@ from dash import dcc, html
 
 from components import ids, specs
 from theory import PHIS, WEIGHTS
+from theory.presets import PRESETS
 
 _SUB = re.compile(r"<sub>(.*?)</sub>")
 
@@ -55,9 +56,10 @@ def labelled_slider(name: str, mode: str, value: float) -> html.Div:
         ])
 
 
-def section(title: str, children: list) -> html.Section:
-    """A titled group of controls."""
-    return html.Section(className="ctl-section", children=[html.H2(title), *children])
+def section(title: str, children: list, sid: str | None = None) -> html.Section:
+    """A titled group of controls (``sid``: its id, for ``hide=`` links)."""
+    kw = {"id": sid} if sid else {}
+    return html.Section(className="ctl-section", **kw, children=[html.H2(title), *children])
 
 
 def field_row(label: str, control, wrap_id: str | None = None, note: str = "") -> html.Div:
@@ -72,6 +74,13 @@ def mode_radio(value: str) -> dcc.RadioItems:
     return dcc.RadioItems(id=ids.MODE, value=value, className="radio-col",
                           options=[{"label": specs.MODE_LABELS[m], "value": m}
                                    for m in specs.MODES])
+
+
+def preset_dropdown() -> dcc.Dropdown:
+    """Named teaching views (theory/presets.py); applied by the state writer."""
+    return dcc.Dropdown(id=ids.PRESET, value=None, clearable=True, searchable=False,
+                        placeholder="Choose a preset…",
+                        options=[{"label": p.label, "value": p.name} for p in PRESETS.values()])
 
 
 def phi_dropdown(value: str) -> dcc.Dropdown:

@@ -46,6 +46,17 @@ SPECTRUM_TEXT = "spectrum-text"
 PHASE_STATUS = "phase-status"
 PANELS = "panels"
 
+PRESET = "ctl-preset"  # dropdown of theory.presets.PRESETS
+RESET = "reset-button"
+PRESET_CAPTION = "preset-caption"
+EXPORT_DATASET = "ctl-export-dataset"
+EXPORT_CSV = "export-csv"
+EXPORT_JSON = "export-json"
+DOWNLOAD = "export-download"
+SNIPPET_BUTTON = "snippet-button"
+SNIPPET = "python-snippet"
+CITE = "cite-text"
+
 
 def control(name: str) -> str:
     """Id of the slider of parameter ``name`` (a key of specs.SLIDERS)."""

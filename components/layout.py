@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from components import controls, ids, specs, url_state
+from components import controls, explain, export, ids, specs, url_state
 from components.callbacks import parse
 from components.figures import message_figure
 from components.viewstate import ViewState
@@ -42,6 +42,7 @@ def panels_class(mode: str) -> str:
 
 def _stores() -> list:
     config = {"keys": list(url_state.KEYS), "version": url_state.SCHEMA_VERSION,
+              "flags": list(url_state.FLAG_KEYS),
               "names": list(parse.NAMES),
               "decimals": {name: spec.decimals for name, spec in specs.SLIDERS.items()}}
     return [dcc.Store(id=ids.CONFIG, data=config), dcc.Store(id=ids.READY, data=False),
@@ -66,26 +67,61 @@ def _side_bar(s: ViewState) -> list:
     sliders = {name: controls.labelled_slider(name, s.mode, getattr(s, name))
                for name in specs.SLIDERS}
     return [
+        controls.section("Presets", sid="sec-presets", children=[
+            controls.field_row("Named view", controls.preset_dropdown()),
+            html.Button("Reset", id=ids.RESET, className="btn",
+                        title="Back to the start view of the current architecture"),
+            html.Div(id=ids.PRESET_CAPTION, className="ctl-note preset-caption",
+                     role="status"),
+        ]),
         controls.section("Model", [
-            controls.field_row("Architecture", controls.mode_radio(s.mode),
+            controls.field_row("Architecture", controls.mode_radio(s.mode), "wrap-arch",
                                note="Switching loads that model's defaults and plane."),
             controls.field_row("Nonlinearity φ", controls.phi_dropdown(s.phi), ids.PHI_WRAP),
             controls.field_row("Recurrent weights", controls.weights_radio(s.weights),
-                               note="W only changes the spectrum and the sample."),
+                               "wrap-weights", note="W only changes the spectrum and the sample."),
         ]),
         controls.section("Initialisation", [sliders[n] for n in specs.PARAM_NAMES]),
         controls.section("Sequence", [sliders["T"], sliders["k"]]),
         controls.section("Phase diagram", [
             controls.field_row("Plane", controls.plane_dropdown(
-                controls.plane_value(s.x, s.y))),
-            controls.field_row("Colour: timescale ξ", controls.field_radio(s.field)),
-            controls.field_row("Grid", controls.grid_dropdown(s.n)),
+                controls.plane_value(s.x, s.y)), "wrap-plane"),
+            controls.field_row("Colour: timescale ξ", controls.field_radio(s.field), "wrap-xi"),
+            controls.field_row("Grid", controls.grid_dropdown(s.n), "wrap-n"),
         ]),
         controls.section("Sampled network", [
-            controls.field_row("Width N", controls.int_box(ids.N, s.N, *specs.N_RANGE)),
-            controls.field_row("Seed", controls.int_box(ids.SEED, s.seed, *specs.SEED_RANGE)),
+            controls.field_row("Width N", controls.int_box(ids.N, s.N, *specs.N_RANGE), "wrap-N"),
+            controls.field_row("Seed", controls.int_box(ids.SEED, s.seed, *specs.SEED_RANGE),
+                               "wrap-seed"),
         ]),
+        _export_section(),
     ]
+
+
+def _export_section() -> html.Section:
+    """Data download (CSV/JSON), the "copy as Python" code and the citation."""
+    return controls.section("Export & cite", sid="sec-export", children=[
+        controls.field_row("Data of", dcc.RadioItems(
+            id=ids.EXPORT_DATASET, value="phase", className="radio-col",
+            options=[{"label": v, "value": k} for k, v in export.DATASETS.items()])),
+        html.Div(className="btn-row", children=[
+            html.Button("CSV", id=ids.EXPORT_CSV, className="btn",
+                        title="Download this panel's numbers as CSV (header: parameters, "
+                              "version, date)"),
+            html.Button("JSON", id=ids.EXPORT_JSON, className="btn",
+                        title="Download this panel's numbers as JSON")]),
+        dcc.Download(id=ids.DOWNLOAD),
+        html.Details(className="explain", id="snippet-box", children=[
+            html.Summary("Copy as Python"),
+            html.Button("Show code for this view", id=ids.SNIPPET_BUTTON, className="btn"),
+            html.Pre(id=ids.SNIPPET, className="code"),
+            dcc.Clipboard(target_id=ids.SNIPPET, title="Copy the code")]),
+        html.Details(className="explain", id="cite-box", children=[
+            html.Summary("Cite"),
+            html.P(export.CITATION, id=ids.CITE),
+            html.Pre(export.BIBTEX, className="code"),
+            dcc.Clipboard(target_id=ids.CITE, title="Copy the reference")]),
+    ])
 
 
 def _graph(id_: str, label: str) -> html.Div:
@@ -110,15 +146,18 @@ def _panels() -> list:
         _panel("Phase diagram", [
             _graph(ids.PHASE_GRAPH, "Phase diagram: timescale over the parameter plane; "
                                     "click to move the current point"),
-            html.Div(id=ids.PHASE_STATUS, className="sr-only", role="status")], "p-phase"),
+            html.Div(id=ids.PHASE_STATUS, className="sr-only", role="status"),
+            explain.details("phase")], "p-phase"),
         _panel("Jacobian spectrum", [
             _graph(ids.SPECTRUM_GRAPH, "Singular-value density of the T-step Jacobian"),
-            html.Div(id=ids.SPECTRUM_TEXT, className="spectrum-text")], "p-spectrum",
+            html.Div(id=ids.SPECTRUM_TEXT, className="spectrum-text"),
+            explain.details("spectrum")], "p-spectrum",
             sample_tools),
         _panel("Read-out at ★", [html.Div(
             dcc.Markdown(id=ids.READOUT, dangerously_allow_html=True),
-            className="readout", **{"aria-live": "polite"})], "p-readout"),
+            className="readout", **{"aria-live": "polite"}), explain.details("readout")],
+            "p-readout"),
         _panel("Memory depth", [_graph(ids.MEMORY_GRAPH, "Memory depth along a cut and "
-                                                         "the trajectories C_t, q_t")],
-               "p-memory"),
+                                                         "the trajectories C_t, q_t"),
+                explain.details("memory")], "p-memory"),
     ]

@@ -31,6 +31,14 @@ SCHEMA_VERSION = 1
 #: Every key the URL may hold, in the order they are written.
 KEYS = ("v", "arch", "phi", "weights", *specs.PARAM_NAMES, "T", "k", "x", "y", "xi",
         "n", "N", "seed", "sample")
+#: Display flags of presentation mode (not part of the view; ``assets/app.js``
+#: keeps them in the address bar, ``assets/present.js`` applies them). Adding
+#: them extended the whitelist of schema version 1: older links still load.
+FLAG_KEYS = ("present", "theme", "hide")
+THEMES = ("light", "dark")
+#: Names ``hide=`` accepts: the explanations, side-bar sections, panels, controls.
+HIDEABLE = ("explanations", "presets", "export", "phase", "spectrum", "readout", "memory",
+            "arch", "phi", "weights", *specs.SLIDERS, "plane", "xi", "n", "N", "seed")
 _CHOICES = {"phi": PHIS, "weights": WEIGHTS, "xi": tuple(f[3:] for f in specs.FIELDS)}
 
 
@@ -57,6 +65,8 @@ def decode(search: str | None) -> tuple[ViewState, list[str]]:
     raw: dict[str, str] = {}
     notices: list[str] = []
     for key, value in pairs:
+        if key in FLAG_KEYS:
+            continue
         if key not in KEYS:
             notices.append(f"unknown link key {key!r} ignored")
         else:
@@ -72,7 +82,34 @@ def decode(search: str | None) -> tuple[ViewState, list[str]]:
     changes = _choices(raw, base, notices)
     changes.update(_numbers(raw, base, notices))
     changes.update(_plane(raw, base, notices))
+    notices += flags(search)[1]
     return base.replace(**changes), notices
+
+
+def flags(search: str | None) -> tuple[dict, list[str]]:
+    """Presentation flags of ``search``: ``{"present": bool, "theme": str, "hide": [...]}``.
+
+    Unknown values are dropped with a notice (never an error).
+    """
+    raw = dict(parse_qsl((search or "").lstrip("?"), keep_blank_values=True))
+    out: dict = {"present": False, "theme": "light", "hide": []}
+    notices: list[str] = []
+    if "present" in raw:
+        if raw["present"] in ("0", "1"):
+            out["present"] = raw["present"] == "1"
+        else:
+            notices.append(f"present: {raw['present']!r} is not 0 or 1; using 0")
+    if "theme" in raw:
+        if raw["theme"] in THEMES:
+            out["theme"] = raw["theme"]
+        else:
+            notices.append(f"theme: {raw['theme']!r} is not one of light, dark; using light")
+    for name in filter(None, raw.get("hide", "").split(",")):
+        if name in HIDEABLE:
+            out["hide"].append(name)
+        else:
+            notices.append(f"hide: {name!r} is not one of {', '.join(HIDEABLE)}; ignored")
+    return out, notices
 
 
 def _choices(raw: dict[str, str], base: ViewState, notices: list[str]) -> dict:

@@ -13,11 +13,13 @@ from dash import ctx
 
 def register(app) -> None:
     """Register every callback of the dashboard on ``app``."""
-    from components.callbacks import clientside, plots, state
+    from components.callbacks import clientside, export, plots, state
 
     @app.callback(state.outputs(), state.inputs(), state.states())
-    def sync_state(search, mode, click, _sample, _clear, *controls):
-        return state.sync_state(ctx.triggered_id, search, mode, click, *controls)
+    def sync_state(search, mode, click, _sample, _clear, preset, _reset, *controls):
+        return state.sync_state(ctx.triggered_id, search, mode, click, *controls,
+                                preset=preset)
 
     plots.register(app)
+    export.register(app)
     clientside.register(app)

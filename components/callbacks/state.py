@@ -7,7 +7,8 @@ of one property. It reacts to:
 * the URL (page load or an opened permalink): decode, clamp, show notices;
 * the architecture radio: load that architecture's defaults and plane;
 * a click on the phase diagram: move the current point there;
-* the sample / clear buttons: switch the sampled-network overlay.
+* the sample / clear buttons: switch the sampled-network overlay;
+* the preset dropdown (``theory/presets.py``) and the Reset button.
 
 Only values that change are sent (``no_update`` otherwise), so unchanged panels
 are not recomputed.
@@ -24,6 +25,7 @@ from components.callbacks import parse
 from components.controls import plane_value
 from components.layout import panels_class
 from components.viewstate import ViewState
+from theory import ParameterError, presets
 
 # "mode" comes as an Input; every other control is read as State.
 _NAMES, _MODE_INPUT, _STATES = parse.dependencies({"mode"})
@@ -37,14 +39,16 @@ def outputs() -> list[Output]:
     outs += [Output(ids.PHI, "disabled"), Output(ids.PHI_WRAP, "title"),
              Output(ids.PANELS, "className"),
              Output(ids.NOTICE, "children"), Output(ids.NOTICE, "hidden"),
-             Output(ids.READY, "data")]
+             Output(ids.READY, "data"),
+             Output(ids.PRESET_CAPTION, "children"), Output(ids.PRESET, "value")]
     return outs
 
 
 def inputs() -> list[Input]:
-    """URL, architecture, diagram click and the two sample buttons."""
+    """URL, architecture, diagram click, the sample buttons, preset and reset."""
     return [Input(ids.URL, "search"), *_MODE_INPUT, Input(ids.PHASE_GRAPH, "clickData"),
-            Input(ids.SAMPLE_BUTTON, "n_clicks"), Input(ids.CLEAR_BUTTON, "n_clicks")]
+            Input(ids.SAMPLE_BUTTON, "n_clicks"), Input(ids.CLEAR_BUTTON, "n_clicks"),
+            Input(ids.PRESET, "value"), Input(ids.RESET, "n_clicks")]
 
 
 def states() -> list[State]:
@@ -53,16 +57,24 @@ def states() -> list[State]:
 
 
 def sync_state(trigger: str | None, search: str | None, mode: str | None,
-               click: dict | None, *controls: Any) -> tuple:
+               click: dict | None, *controls: Any, preset: str | None = None) -> tuple:
     """Outputs for the control that fired (``trigger`` is its id).
 
     ``controls`` are the values of every control but the architecture, in the
-    order of :func:`states`.
+    order of :func:`states`; ``preset`` is the preset dropdown's value.
     """
     old = parse.parse(_NAMES, (mode, *controls))
     notices: list[str] | None = None
     ranges = False
-    if trigger == ids.MODE and mode in specs.MODES:
+    caption: Any = no_update
+    clear_preset: Any = no_update
+    if trigger == ids.PRESET and preset:
+        new, caption = apply_preset(old, preset)
+        ranges, notices = True, []
+    elif trigger == ids.RESET:
+        new, ranges, notices = ViewState.default(old.mode), True, []
+        caption, clear_preset = "Reset to the start view.", None
+    elif trigger == ids.MODE and mode in specs.MODES:
         new, ranges, notices = _switch_mode(old, mode), True, []
     elif trigger == ids.PHASE_GRAPH and click:
         new = _clicked(old, click)
@@ -73,7 +85,29 @@ def sync_state(trigger: str | None, search: str | None, mode: str | None,
         ranges = True
     else:
         new = old
-    return _outputs(old, new, ranges, notices)
+    return (*_outputs(old, new, ranges, notices), caption, clear_preset)
+
+
+def apply_preset(old: ViewState, name: str) -> tuple[ViewState, str]:
+    """``old`` with preset ``name`` applied, and the caption to show.
+
+    The preset's architecture defaults are loaded first (sampling, grid, N, seed,
+    k and phi are kept); the minimalRNN critical preset uses the current T and,
+    in a minimalRNN view, the current input statistics (theory.md 6.3).
+    """
+    gated = old.mode != "vanilla"
+    try:
+        values, caption = presets.resolve(
+            name, T=old.T, sigma_v=old.sigma_v if gated else 1.0,
+            R=old.R if gated else 1.0, sigma_b=old.sigma_b if gated else 0.0)
+    except ParameterError as exc:
+        return old, f"Preset not applied: {exc}"
+    keep = {k: getattr(old, k) for k in ("phi", "weights", "T", "k", "n", "N", "seed",
+                                         "sample")}
+    changes = {k: v for k, v in values.items() if k != "mode"}
+    new = ViewState.default(values["mode"]).replace(**{**keep, **changes})
+    p = presets.PRESETS[name]
+    return new, f"{p.label}: {caption} Source: {p.source}."
 
 
 def _switch_mode(old: ViewState, mode: str) -> ViewState:

@@ -1,0 +1,90 @@
+"""Short explanations shown beside each panel, written for a student who knows
+what an RNN is but not mean-field theory.
+
+Each is a collapsible ``html.Details`` holding a ``dcc.Markdown`` with MathJax
+(Dash 4 serves MathJax from its own bundle: no CDN). Provenance follows
+``shared/theory.md`` section 0: [DER] derived and checked by simulation, [MEM]
+a recollection of the paper that could not be confirmed.
+
+Example
+-------
+>>> details("phase").className
+'explain'
+"""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+PROVENANCE = ("Derived in the project's specification (theory.md) and checked against "
+              "finite-network simulations. The paper's own figure values could not be "
+              "read: presets modelled on its figures are labelled *paper values unverified*.")
+
+TEXT: dict[str, tuple[str, str]] = {
+    "phase": ("What does the phase diagram show?", r"""
+Each pixel is a random network at initialisation; colour is the **timescale ξ**
+(log scale) over two parameters, and ★ is the current point.
+
+A signal entering at step $t$ changes later states by a factor of roughly $\chi$ per step, so it is
+felt for about
+$$\xi = -\frac{1}{\ln \chi}\ \text{steps}.$$
+
+* **Ordered** ($\chi<1$): differences die out; memory and gradients vanish beyond ξ steps.
+* **Chaotic** ($\chi>1$): tiny differences grow; gradients explode.
+* **Critical** ($\chi=1$): ξ diverges; signals and gradients propagate over long sequences.
+
+$\xi_{\rm jac}$ (from $\chi_{\rm jac}$, the mean squared singular value of $\partial h_t/\partial h_{t-1}$)
+governs **gradients**; $\xi_c$ governs the **memory** of an input difference.
+The white dashed curve $T = k\,\xi$ marks where training should still work ($k = 6$ after
+Schoenholz et al. 2017; the paper's $k$ is unverified).
+
+**Why the gate helps.** The vanilla RNN is critical only on the *line* $\chi_1 = 1$; with
+independent inputs (Σ < 1) ξ_c stays finite everywhere. In the minimalRNN a large gate bias $\mu_b$
+keeps the gate $u\approx1$, so $\chi_J\to1^-$ for *every* σ_w:
+$\xi_J \approx \tfrac12 e^{\mu_b - q^*/2}$ grows exponentially with μ_b — a **broad region**
+of long memory rather than a fine-tuned line (bounded by a saddle-node where the state jumps
+to a chaotic branch). [DER, theory.md §3.4, §4.3]
+"""),
+    "spectrum": ("What does the spectrum show?", r"""
+The density of singular values $s$ of the $T$-step Jacobian
+$\mathcal J_T = J_T\cdots J_1$, with $J_t = D_tW$ for the vanilla RNN.
+Its mean square is exact in mean field: $m_1 = \chi^T$.
+**Dynamical isometry** means all $s \approx 1$: every direction of the gradient survives.
+
+* **Vanilla, exact** in the large-N limit (free probability, untied weights):
+  $S_{\mathcal J\mathcal J^\top} = (S_{D^2}\,S_{WW^\top})^T$. Gaussian W adds spread at every
+  step, so even at χ = 1 the spectrum widens like T; orthogonal W is needed.
+* **minimalRNN, approximate**: only $m_1$ is exact; the spread uses a free-factor
+  approximation, and the histogram of a sampled (tied) network is the check.
+  Tied minimalRNNs can deviate from the untied mean field near the critical line.
+
+[DER, theory.md §5, §6; paper's spectra figure unverified]
+"""),
+    "readout": ("What are these numbers?", r"""
+Fixed points of the mean-field maps at ★: $q^*$ (pre-activation variance),
+$c^*$ (correlation between two input sequences), and their slopes $\chi$.
+Each timescale is $\xi = -1/\ln\chi$, shown as ∞ when $\chi \ge 1$.
+Vanilla:
+$$q_t = \sigma_w^2\,\mathbb E[\phi(\sqrt{q_{t-1}}z)^2] + \sigma_v^2R + \sigma_b^2 .$$
+[DER, theory.md §3]
+"""),
+    "memory": ("What does the memory panel show?", r"""
+Left: the timescales $\xi_c, \xi_{\rm jac}, \xi_q$ along a cut through ★ (the phase
+diagram's x parameter); above the line $\xi = T/k$ a length-T sequence should be trainable.
+Right: $C_t$ and $q_t/q^*$ of two sequences started from $h_0 = 0$, relaxing to their fixed
+points (dotted: the prediction $e^{-t/\xi}$).
+A correlation that relaxes slowly means the network remembers which input it saw.
+Finite networks near criticality decay as a power law at first, so a fitted χ reads < 1
+even at χ = 1. [DER, theory.md §3–4, §10]
+"""),
+}
+
+
+def details(panel: str) -> html.Details:
+    """Collapsible explanation of ``panel`` (a key of :data:`TEXT`)."""
+    summary, body = TEXT[panel]
+    return html.Details(className="explain panel-explain", id=f"explain-{panel}", children=[
+        html.Summary(summary),
+        dcc.Markdown(body, mathjax=True, className="explain-body"),
+        html.P(PROVENANCE, className="provenance"),
+    ])

@@ -33,8 +33,9 @@ $$\xi = -\frac{1}{\ln \chi}\ \text{steps}.$$
 * **Chaotic** ($\chi>1$): tiny differences grow; gradients explode.
 * **Critical** ($\chi=1$): ξ diverges; signals and gradients propagate over long sequences.
 
-$\xi_{\rm jac}$ (from $\chi_{\rm jac}$, the mean squared singular value of $\partial h_t/\partial h_{t-1}$)
-governs **gradients**; $\xi_c$ governs the **memory** of an input difference.
+$\xi_{\rm jac}$ (from $\chi_{\rm jac}$, the mean squared singular value of
+$\partial h_t/\partial h_{t-1}$) governs **gradients**; $\xi_c$ governs the **memory** of an
+input difference.
 The white dashed curve $T = k\,\xi$ marks where training should still work ($k = 6$ after
 Schoenholz et al. 2017; the paper's $k$ is unverified).
 

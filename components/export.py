@@ -57,7 +57,7 @@ def header(state: ViewState, dataset: str) -> dict[str, Any]:
     return {"dataset": dataset, "description": DATASETS[dataset],
             "parameters": state.to_dict(), "permalink": url_state.encode(state),
             "theory_version": theory.__version__,
-            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "reference": CITATION}
 
 

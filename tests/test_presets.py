@@ -10,13 +10,13 @@ import re
 
 import pytest
 from dash import no_update
+from test_callbacks import controls_of, outputs_of
 
 import theory
 from components import ids
 from components.callbacks import parse, state
 from components.viewstate import ViewState
 from theory import presets
-from test_callbacks import controls_of, outputs_of
 
 
 def apply(name, old=ViewState()):

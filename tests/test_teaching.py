@@ -14,12 +14,12 @@ import sys
 
 import numpy as np
 import pytest
+from test_browser import ARTIFACTS, browser, meta, page, server, settle, thumb_value  # noqa: F401
 
 import theory
 from components import export, url_state
 from components.viewstate import ViewState
 from theory import presets
-from test_browser import ARTIFACTS, browser, meta, page, server, settle, thumb_value  # noqa: F401
 
 ROOT = ARTIFACTS.parent
 EXACT = 1e-12
@@ -89,7 +89,8 @@ def test_json_export_has_header_and_the_api_numbers():
                     y=("sigma_b", np.linspace(0.0, 1.0, 60)), fields=("xi_jac",))
     doc = json.loads(export.to_json(SMALL, "phase"))
     got = doc["columns"]["xi_jac"]
-    assert len(got) == 3600 and all(_same(a, b) for a, b in zip(got, g["xi_jac"].ravel()))
+    want = g["xi_jac"].ravel()
+    assert len(got) == 3600 and all(_same(a, b) for a, b in zip(got, want, strict=True))
     assert None in got  # xi = inf on the chaotic side is null, as theory.md 11 says
 
 

@@ -9,13 +9,14 @@ import os
 from dash import Dash
 
 import theory
-from components import callbacks, compute, layout
+from components import callbacks, compute, layout, serving
 
 app = Dash(__name__, title="RNN Phase Explorer", update_title=None,
            health_endpoint="healthz")
 server = app.server
 app.layout = layout.serve_layout
 callbacks.register(app)
+serving.harden(server, app=app)  # security headers, size limit, clean callback errors
 theory.warmup()
 compute.warm()
 

@@ -275,5 +275,5 @@ def test_sample_a_network_overlays_a_histogram(page):
     settle(page, key, graphs=["spectrum-graph"])
     assert not meta(page, "spectrum-graph")["points"][0]["sampled"]
     page.click("#copy-link")
-    page.wait_for_function("document.getElementById('copy-status').innerText.length > 0")
+    page.wait_for_function("() => document.getElementById('copy-status').innerText.length > 0")
     assert not math.isnan(m1) and page.errors == []

@@ -147,7 +147,7 @@ def test_download_buttons_send_the_api_numbers(page):
     assert doc["columns"]["C"] == tr.C.tolist()
     page.click("#snippet-box summary")
     page.click("#snippet-button")
-    page.wait_for_function("document.getElementById('python-snippet').innerText.length > 50")
+    page.wait_for_function("() => document.getElementById('python-snippet').innerText.length > 50")
     assert "theory.point" in page.inner_text("#python-snippet")
     page.click("#cite-box summary")
     assert "PMLR 80:873-882" in page.inner_text("#cite-text") and page.errors == []
@@ -188,7 +188,7 @@ def test_presentation_mode_hides_what_the_link_names(page, theme):
     # a control change keeps the flags in the address bar
     page.focus("#ctl-sigma_w [role=slider]")
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("location.search.includes('sigma_w=2.01')")
+    page.wait_for_function("() => location.search.includes('sigma_w=2.01')")
     assert "present=1" in page.evaluate("location.search")
     page.wait_for_timeout(400)
     page.screenshot(path=str(ARTIFACTS / f"present-{theme}.png"))

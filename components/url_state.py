@@ -61,7 +61,9 @@ def _fmt(v: object) -> object:
 
 def decode(search: str | None) -> tuple[ViewState, list[str]]:
     """The view held by ``search`` and the notices about what was ignored."""
-    pairs = parse_qsl((search or "").lstrip("?"), keep_blank_values=True)
+    if not isinstance(search, str):  # a forged request can send any JSON value
+        search = ""
+    pairs = parse_qsl(search.lstrip("?"), keep_blank_values=True)
     raw: dict[str, str] = {}
     notices: list[str] = []
     for key, value in pairs:

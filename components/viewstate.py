@@ -96,7 +96,10 @@ def quantise(name: str, value: Any, lo: float, hi: float) -> float | int:
     Raises ValueError for values that are not finite numbers.
     """
     spec = specs.SLIDERS[name]
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise ValueError(f"{name}: {value!r} is not a finite number") from None
     if not math.isfinite(x):
         raise ValueError(f"{name}: {value!r} is not a finite number")
     x = min(max(x, lo), hi)

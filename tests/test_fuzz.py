@@ -311,9 +311,6 @@ def test_fuzz_malformed_bodies(server, rec, model, baseline, pids_before):
     assert not rec.unknown("malformed"), fail_report(rec, "malformed")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="dashboard callbacks raise on some hostile values "
-                   "(KNOWN; reported to the lead): harden() turns them into a 200 + notice")
 def test_known_dashboard_findings_fixed(rec):
     """None of the already-reported callback exceptions showed up in this run.
 

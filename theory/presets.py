@@ -99,7 +99,7 @@ def resolve(name: str, T: int = 50, sigma_v: float = 1.0, R: float = 1.0,
     ``minimal_critical`` uses them (the rule of theory.md §6.3 is for a given T
     and input statistics). Raises ParameterError for an unknown name.
     """
-    if name not in PRESETS:
+    if not isinstance(name, str) or name not in PRESETS:
         raise ParameterError(f"preset: {name!r} is not one of {', '.join(PRESETS)}")
     p = PRESETS[name]
     if name == "vanilla_critical":

@@ -16,10 +16,10 @@ _STATES = [State(i, p) for _, i, p in parse.CONTROLS]
 
 def download(trigger: str | None, dataset: str | None, *controls) -> dict | None:
     """``dcc.Download`` payload for the button ``trigger`` (CSV or JSON)."""
-    if trigger not in (ids.EXPORT_CSV, ids.EXPORT_JSON):
+    if not isinstance(trigger, str) or trigger not in (ids.EXPORT_CSV, ids.EXPORT_JSON):
         return None
     state = parse.parse(parse.NAMES, controls)
-    dataset = dataset if dataset in export.DATASETS else "phase"
+    dataset = dataset if isinstance(dataset, str) and dataset in export.DATASETS else "phase"
     stem = f"{export.file_stem(state)}_{dataset}"
     if trigger == ids.EXPORT_CSV:
         return {"content": export.to_csv(state, dataset), "filename": stem + ".csv",

@@ -76,5 +76,5 @@ def _apply(state: ViewState, name: str, value: Any) -> ViewState:
         if name == "sample":
             return state.replace(sample=bool(value))
         return state.replace(**{name: value})
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return state

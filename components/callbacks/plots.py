@@ -54,7 +54,7 @@ def update_phase(state: ViewState, drawn: dict | None) -> tuple[Any, dict | None
         return figures.message_figure(msg, {"key": key}), None, html_escape(msg), msg
     points = [p.point for p in panels]
     new = drawn_key(state)
-    if drawn and drawn.get("grid") == new["grid"]:
+    if isinstance(drawn, dict) and drawn.get("grid") == new["grid"]:
         updates = figures.point_updates(points, state, key)
         if drawn.get("tk") != new["tk"]:
             updates = figures.contour_updates(panels, state) + updates

@@ -58,7 +58,7 @@ os.chdir(ROOT)
 os.environ.setdefault("NUMBA_CACHE_DIR", "/tmp/numba_cache")
 
 from tests._dash_client import DashModel, Session  # noqa: E402
-from tests._serving_util import ENDPOINT, Gunicorn, Http, children  # noqa: E402
+from tests._serving_util import ENDPOINT, Gunicorn, Http, app_module, children  # noqa: E402
 
 TARGET_P95_S = 0.5
 REQUEST_TIMEOUT_S = 30.0
@@ -281,7 +281,8 @@ class Reference:
     def __init__(self) -> None:
         import importlib
 
-        self.client = importlib.import_module("tests._hardened_app").server.test_client()
+        module = importlib.import_module(app_module().split(":")[0])  # what gunicorn serves
+        self.client = module.server.test_client()
         self.cache: dict[str, str] = {}
 
     def digest(self, body: str) -> str:

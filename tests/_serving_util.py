@@ -151,10 +151,23 @@ class Gunicorn:
         return [int(m) for m in re.findall(r"Booting worker with pid: (\d+)", self.log())]
 
     def stop(self, timeout: float = 20.0, graceful: bool = False) -> None:
-        """SIGINT (quick shutdown; SIGTERM if ``graceful``), then SIGKILL after ``timeout`` s."""
+        """Shut down; a worker still busy after 3 s (20 s if ``graceful``) is SIGKILLed.
+
+        gunicorn itself waits ``graceful_timeout`` (10 s) for a worker whose thread
+        is inside a Numba kernel, which cannot be interrupted.
+        """
         if self.proc is None or self.proc.poll() is not None:
             return
+        workers = self.worker_pids()
         self.proc.send_signal(signal.SIGTERM if graceful else signal.SIGINT)
+        try:
+            self.proc.wait(timeout if graceful else 3.0)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        for pid in set(workers) & set(self.worker_pids()):  # still this master's children
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -41,10 +41,10 @@ import theory
 
 try:
     from tests._dash_client import DashModel, Session
-    from tests._serving_util import ENDPOINT, ROOT, Gunicorn, Http
+    from tests._serving_util import ENDPOINT, ROOT, Gunicorn, Http, app_module
 except ImportError:  # pytest's rootdir-relative import
     from _dash_client import DashModel, Session
-    from _serving_util import ENDPOINT, ROOT, Gunicorn, Http
+    from _serving_util import ENDPOINT, ROOT, Gunicorn, Http, app_module
 
 ANSWER_S = 2.0  # issue 6: every answer within 2 s (a cold Numba compile takes longer)
 ARTIFACTS = ROOT / "test-artifacts"
@@ -186,7 +186,7 @@ def in_process():
     """The same app in this process (not forked, own caches): Flask's test client."""
     import importlib
 
-    return importlib.import_module("tests._hardened_app").server.test_client()
+    return importlib.import_module(app_module().split(":")[0]).server.test_client()
 
 
 @pytest.mark.parametrize("mode,values", [

@@ -138,9 +138,14 @@ def memory_data(state: ViewState) -> list[MemoryData]:
     return out
 
 
+def sample_cost(state: ViewState) -> int:
+    """N^3 T summed over the architectures shown (each samples its own network)."""
+    return len(state.archs) * state.N**3 * state.T
+
+
 def sample_allowed(state: ViewState) -> bool:
-    """Whether N^3 T is within the sampling budget."""
-    return state.N**3 * state.T <= specs.SAMPLE_BUDGET
+    """Whether the sampled overlay is within :data:`specs.SAMPLE_BUDGET`."""
+    return sample_cost(state) <= specs.SAMPLE_BUDGET
 
 
 def spectrum_data(state: ViewState) -> list[SpectrumData]:

@@ -187,6 +187,24 @@ def test_sampling_over_budget_is_skipped_with_a_message():
     assert "Sampling skipped" in str(text)
 
 
+def test_sampling_budget_counts_every_architecture_shown():
+    from components import specs
+
+    n, t = 200, int(specs.SAMPLE_BUDGET // 200**3)  # exactly at the budget for one network
+    assert compute.sample_allowed(ViewState.default("minimal").replace(N=n, T=t, sample=True))
+    both = ViewState.default("both").replace(N=n, T=t, sample=True)
+    assert compute.sample_cost(both) == 2 * n**3 * t and not compute.sample_allowed(both)
+    assert compute.sample_allowed(both.replace(T=t // 2))
+
+
+@pytest.mark.parametrize("value,expected", [(True, True), (1, True), (False, False), (0, False),
+                                            ("false", False), ("true", False), ([1], False),
+                                            (2, False)])
+def test_sample_switch_accepts_only_booleans(value, expected):
+    """A forged "false" (a non-empty string) must not switch sampling on."""
+    assert parse.parse(["sample"], [value]).sample is expected
+
+
 def test_theory_errors_become_a_message_not_a_crash(monkeypatch):
     def boom(_state):
         raise theory.ParameterError("sigma_w: broken on purpose")

@@ -3,9 +3,10 @@
 Same mathematics and the same branch selection as ``_solvers`` (theory.md 3, 4,
 10.2), but the 1-D expectations come from the per-mu tables of ``_tables`` and
 each node's variance solve starts from its left neighbour's root. The 2-D
-(correlation) quantities are computed only when asked (``want_c``); they call
-the solvers of ``_solvers`` with the smoothing tables of ``_smooth`` (1-D outer
-rule instead of the 2-D trapezoid).
+(correlation) quantities are computed only when asked (``want_c``): the same
+safeguarded Newton as ``_solvers``, started from the left neighbour's c*, reads
+the cross moments from the 3-D tables of ``_cross_tables`` (outside them: the
+smoothing-table rule of ``_smooth``).
 """
 
 import math
@@ -13,16 +14,10 @@ import math
 import numpy as np
 from numba import njit
 
+from theory._cross_tables import cross_lookup, set_mu, set_q
 from theory._gauss import LINEAR, RELU
 from theory._smooth import gate_cross_fast, vanilla_cross_fast
-from theory._solvers import (
-    MAXIT,
-    N_OUT,
-    XTOL,
-    _minimal_C_solve,
-    _vanilla_c_solve,
-    vanilla_point,
-)
+from theory._solvers import MAXIT, N_OUT, XTOL, vanilla_point
 from theory._tables import lookup, scan_gate_Q
 
 #: Scan points of the minimalRNN Q-map on grids: 3 per decade over 1e-10 R .. R (root
@@ -35,6 +30,10 @@ N_SCAN_GRID = 31
 #: 1.1e-5 absolute in E[phi' phi'] (at q = 4, c -> 1), below the 1e-4 grid tolerance,
 #: with 1.6x fewer nodes.
 GRID_HSCALE_2D = 0.5
+
+#: Relative Newton step at which a grid's correlation solve stops. Newton converges
+#: quadratically, so the root is then ~C_TOL^2 accurate, far below the tables' ~1e-7.
+C_TOL = 1e-8
 
 
 @njit(cache=True, nogil=True)
@@ -71,8 +70,77 @@ def _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, guess, m):
 
 
 @njit(cache=True, nogil=True)
+def _cross(gate, code, mu, qs, c, gl_x, gl_w, stab, ts):
+    """Cross moments at c into ts[5] = [E f f, E f'f', E (1-f)(1-f)]: table, else direct."""
+    ct, ms, done, slab, ns, e = ts
+    if cross_lookup(ct, ms, done, slab, ns, c, e):
+        return
+    if gate:
+        e[0], e[2], e[1] = gate_cross_fast(mu, qs, min(c, 1.0), GRID_HSCALE_2D, stab)
+    else:
+        e[0], e[1] = vanilla_cross_fast(code, mu, qs, min(c, 1.0), gl_x, gl_w, GRID_HSCALE_2D,
+                                        stab)
+
+
+@njit(cache=True, nogil=True)
+def _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, x, gl_x, gl_w, stab, ts):
+    """Residual and slope-1 of the correlation map at x (vanilla: q^ab, minimal: Q^ab)."""
+    e = ts[5]
+    if gate:
+        _cross(gate, code, mu, qs, min(max((sw2 * x + const) / qs, -1.0), 1.0), gl_x, gl_w,
+               stab, ts)
+        return e[0] * x + e[2] * R * Sigma - x, e[0] + sw2 * e[1] * (x + R * Sigma) - 1.0
+    _cross(gate, code, mu, qs, min(max(x / qs, -1.0), 1.0), gl_x, gl_w, stab, ts)
+    return sw2 * e[0] + const - x, sw2 * e[1] - 1.0
+
+
+@njit(cache=True, nogil=True)
+def _c_solve(gate, code, sw2, const, mu, R, Sigma, qs, top, same_inputs, chi_j, x0, gl_x,
+             gl_w, stab, ts):
+    """Stable fixed point x in [0, top] of eq. (3.2) / (4.2) reached from 0 (as ``_solvers``)."""
+    if top <= 0.0 or (same_inputs and chi_j <= 1.0):
+        return top, True  # no variance, or identical inputs in the ordered phase: c* = 1
+    hi = top
+    if same_inputs:
+        found = False
+        for k in range(3, 13, 2):
+            hi = top * (1.0 - 10.0 ** (-k))
+            f_hi, _ = _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, hi, gl_x, gl_w,
+                                  stab, ts)
+            if f_hi < 0.0:
+                found = True
+                break
+        if not found:
+            return top, True
+    lo = 0.0
+    if not 0.0 < x0 < hi:
+        f_lo, _ = _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, 0.0, gl_x, gl_w, stab,
+                              ts)
+        if f_lo <= 0.0:
+            return 0.0, True
+        x0 = 0.5 * hi
+    x = x0
+    for _ in range(MAXIT):
+        f, df = _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, x, gl_x, gl_w, stab, ts)
+        if f == 0.0:
+            return x, True
+        if f > 0.0:
+            lo = x
+        else:
+            hi = x
+        x_new = x - f / df if df != 0.0 else math.inf
+        if not (lo < x_new < hi) or not math.isfinite(x_new):
+            x_new = 0.5 * (lo + hi)
+        # absolute floor: a root at exactly 0 (no shared input) is approached, not reached
+        if abs(x_new - x) <= C_TOL * max(abs(x_new), 1e-6 * top) or hi - lo <= XTOL * hi:
+            return x_new, True
+        x = x_new
+    return x, False
+
+
+@njit(cache=True, nogil=True)
 def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, c_guess, want_c, gl_x, gl_w,
-                  res, m, stab):
+                  res, m, stab, ts):
     sw2 = sw * sw
     v = sv * sv * R + sb * sb
     hi = sw2 + v
@@ -93,29 +161,38 @@ def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, c_guess, want_c, g
     res[12] = 1.0
     if want_c:
         const = sv * sv * R * Sigma + sb * sb
-        vanilla_c_fill(code, sw2, const, mu, qs, v - const, gl_x, gl_w, res, c_guess * qs, stab)
+        set_q(qs, ts[4])
+        xs, cconv = _c_solve(False, code, sw2, const, mu, R, Sigma, qs, qs, v - const <= 0.0,
+                             res[6], c_guess * qs, gl_x, gl_w, stab, ts)
+        c = xs / qs if qs > 0.0 else 1.0
+        _cross(False, code, mu, qs, min(c, 1.0), gl_x, gl_w, stab, ts)
+        e = ts[5]
+        res[2] = c
+        res[3] = e[0] / res[1] if res[1] > 0.0 else 1.0
+        res[5] = sw2 * e[1]
+        res[9] = 1.0 if cconv else 0.0
     return qs
 
 
 @njit(cache=True, nogil=True)
-def vanilla_c_fill(code, sw2, const, mu, qs, input_diff, gl_x, gl_w, res, x0, stab):
-    """Fill c*, C*, chi_c, c_converged of ``res`` (layout ``_solvers.OUT_NAMES``)."""
-    xs, cconv, _ = _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, res[6], gl_x, gl_w,
-                                    x0, GRID_HSCALE_2D, stab)
-    c = xs / qs if qs > 0.0 else 1.0
-    e_ff, e_dd = vanilla_cross_fast(code, mu, qs, min(c, 1.0), gl_x, gl_w, GRID_HSCALE_2D, stab)
-    res[2] = c
-    res[3] = e_ff / res[1] if res[1] > 0.0 else 1.0
-    res[5] = sw2 * e_dd
-    res[9] = 1.0 if cconv else 0.0
+def _table_state(ct):
+    """Work arrays of the cross-table lookups (``_cross_tables``) plus the moment buffer."""
+    return (ct, np.zeros(9), np.zeros(ct.shape[2] if ct.shape[0] > 0 else 1, dtype=np.bool_),
+            np.zeros((3, ct.shape[2], ct.shape[3])), np.zeros(10), np.zeros(3))
 
 
 @njit(cache=True, nogil=True)
-def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl_w, stab, out):
-    """Fill ``out[:, j, i]`` for every node of the (ny, nx) parameter arrays."""
+def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl_w, stab, ct,
+                 out):
+    """Fill ``out[:, j, i]`` for every node of the (ny, nx) parameter arrays.
+
+    ``ct``: the cross-moment table of ``_cross_tables`` (or ``NO_CROSS_TABLE``).
+    """
     ny, nx = SW.shape
     m = np.zeros(6)
     res = np.zeros(N_OUT)
+    ts = _table_state(ct)
+    mu_set = math.nan
     for j in range(ny):
         guess = -1.0
         c_guess = -1.0
@@ -126,15 +203,18 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
                 if not want_c:
                     res[2] = res[3] = res[5] = np.nan
             else:
+                if want_c and MU[j, i] != mu_set:
+                    mu_set = MU[j, i]
+                    set_mu(ct, code, mu_set, ts[1], ts[2])
                 guess = _vanilla_node(code, tabs[tab_idx[j, i]], SW[j, i], SB[j, i],
                                       SV[j, i], MU[j, i], R, Sigma, guess, c_guess, want_c,
-                                      gl_x, gl_w, res, m, stab)
+                                      gl_x, gl_w, res, m, stab, ts)
                 c_guess = res[2] if want_c else -1.0
             out[:, j, i] = res
 
 
 @njit(cache=True, nogil=True)
-def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess, stab):
+def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess, stab, ts):
     sw2 = sw * sw
     v = sv * sv * R + sb * sb
     lo, f_lo, hi, n_stable = scan_gate_Q(tab, sw2, v, mu, R, N_SCAN_GRID)
@@ -152,25 +232,32 @@ def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess, stab):
     res[12] = n_stable
     if want_c:
         const = sv * sv * R * Sigma + sb * sb
-        xs, cconv, _ = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, res[6],
-                                        C_guess * Qs, GRID_HSCALE_2D, stab)
+        set_q(qs, ts[4])
+        xs, cconv = _c_solve(True, 4, sw2, const, mu, R, Sigma, qs, Qs, Sigma >= 1.0, res[6],
+                             C_guess * Qs, np.empty(0), np.empty(0), stab, ts)
         res[3] = xs / Qs
         res[2] = (sw2 * xs + const) / qs
-        e_uu, _, e_dd = gate_cross_fast(mu, qs, min(res[2], 1.0), GRID_HSCALE_2D, stab)
-        res[5] = e_uu + sw2 * e_dd * (xs + R * Sigma)
+        _cross(True, 4, mu, qs, min(res[2], 1.0), np.empty(0), np.empty(0), stab, ts)
+        e = ts[5]
+        res[5] = e[0] + sw2 * e[1] * (xs + R * Sigma)
         res[9] = 1.0 if cconv else 0.0
 
 
 @njit(cache=True, nogil=True)
-def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, stab, out):
-    """Fill ``out[:, j, i]`` for every node (minimalRNN)."""
+def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, stab, ct, out):
+    """Fill ``out[:, j, i]`` for every node (minimalRNN); ``ct`` as in ``vanilla_grid``."""
     ny, nx = SW.shape
     m = np.zeros(6)
     res = np.zeros(N_OUT)
+    ts = _table_state(ct)
+    mu_set = math.nan
     for j in range(ny):
         C_guess = -1.0
         for i in range(nx):
+            if want_c and MU[j, i] != mu_set:
+                mu_set = MU[j, i]
+                set_mu(ct, 4, mu_set, ts[1], ts[2])
             _minimal_node(tabs[tab_idx[j, i]], SW[j, i], SB[j, i], SV[j, i], MU[j, i],
-                          R, Sigma, want_c, res, m, C_guess, stab)
+                          R, Sigma, want_c, res, m, C_guess, stab, ts)
             C_guess = res[3] if want_c else -1.0
             out[:, j, i] = res

@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from theory import _cachedir, _smooth
-from theory._gauss import SIGMOID, TANH
+from theory import _cachedir, _cross_tables, _smooth, _tables
+from theory._gauss import ERF, GL_W, GL_X, SIGMOID, TANH
 
 
 @functools.lru_cache(maxsize=4)
@@ -33,6 +34,12 @@ def smoothing_table(code: int) -> np.ndarray:
     except (OSError, ValueError):
         pass
     tab = _smooth.build(code)
+    _save(path, tab)
+    return tab
+
+
+def _save(path, tab: np.ndarray) -> None:
+    """Write ``tab`` atomically (two workers may build at once); skip if read-only."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as fh:
@@ -40,4 +47,48 @@ def smoothing_table(code: int) -> np.ndarray:
         os.replace(fh.name, path)
     except OSError:  # read-only cache folder: keep the table in memory only
         pass
+
+
+@functools.lru_cache(maxsize=4)
+def cross_table(code: int) -> np.ndarray:
+    """The 3-D cross-moment table of ``_cross_tables`` for tanh, erf or the gate.
+
+    Built once (a few seconds) and kept as ``.npy`` beside the smoothing tables;
+    other activations (ReLU, linear: closed forms) get an empty table.
+    """
+    if code not in (TANH, ERF, SIGMOID):
+        return _cross_tables.NO_CROSS_TABLE
+    path = _cachedir.CACHE_DIR / f"cross-table-{code}.npy"
+    try:
+        return np.load(path)
+    except (OSError, ValueError):
+        pass
+    nf = 3 if code == SIGMOID else 2
+    tab = np.zeros((nf, _cross_tables.N_MU, _cross_tables.N_U, _cross_tables.N_T))
+    stab = smoothing_table(code)
+    # the kernel releases the GIL: two threads fill alternate mu rows on 2 cores
+    chunks = [(k, k + 1) for k in range(_cross_tables.N_MU)]
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        list(pool.map(lambda ks: _cross_tables.build_mu_rows(code, stab, GL_X, GL_W, *ks, tab),
+                      chunks))
+    _save(path, tab)
     return tab
+
+
+@functools.lru_cache(maxsize=4)
+def moment_stack(code: int) -> np.ndarray:
+    """The 1-D moment tables of ``_tables`` for every mu on a 1/16 grid (tanh, erf, gate).
+
+    Built once (~1-2 s) and kept as ``.npy`` in the cache folder, like the others.
+    """
+    path = _cachedir.CACHE_DIR / f"moment-stack-{code}.npy"
+    try:
+        return np.load(path)
+    except (OSError, ValueError):
+        pass
+    stack = np.zeros((_tables.N_MU_TAB, _tables.N_TAB, 6))
+    chunks = [(k, k + 1) for k in range(_tables.N_MU_TAB)]
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        list(pool.map(lambda ks: _tables.build_mu_stack(code, *ks, stack), chunks))
+    _save(path, stack)
+    return stack

@@ -79,6 +79,7 @@ def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0, hscale, stab):
     Returns (root, converged, evaluations).
     """
     x = x0 if lo < x0 < hi else lo
+    scale = abs(hi)
     f = f_lo
     df = -1.0
     n = 0
@@ -102,7 +103,8 @@ def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0, hscale, stab):
         x_new = x + step
         if not (lo < x_new < hi) or not math.isfinite(x_new):
             x_new = 0.5 * (lo + hi)
-        if abs(x_new - x) <= XTOL * max(abs(x_new), 1e-300) or hi - lo <= XTOL * abs(hi):
+        # absolute floor: a root at exactly 0 (c* = 0 without shared input) is only approached
+        if abs(x_new - x) <= XTOL * max(abs(x_new), 1e-6 * scale) or hi - lo <= XTOL * abs(hi):
             return x_new, True, n
         x = x_new
     return x, False, n

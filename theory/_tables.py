@@ -184,3 +184,35 @@ def scan_gate_Q(tab, sw2, v, mu, R, n_scan):
                 if n_stable == 1:
                     lo, f_lo, hi = xs[k - 1], fs[k - 1], xm
     return lo, f_lo, hi, n_stable
+
+
+#: Moment tables at mu_k = (k - MU_PAD) D_MU_TAB, |mu| <= MU_TAB_MAX, for grids whose
+#: axis is mu_b: a node's table is the 6-point Lagrange combination of six rows
+#: (``table_at_mu``) instead of a new ``build_table`` (5 ms) per distinct mu.
+D_MU_TAB = 1.0 / 16.0
+MU_TAB_MAX = 10.0
+MU_PAD = int(round(MU_TAB_MAX / D_MU_TAB)) + 2
+N_MU_TAB = 2 * MU_PAD + 1
+
+
+@njit(cache=True, nogil=True)
+def build_mu_stack(code, k0, k1, stack):
+    """Fill rows k0 <= k < k1 of ``stack`` (N_MU_TAB, N_TAB, 6) with ``build_table``."""
+    for k in range(k0, k1):
+        stack[k] = build_table(code, (k - MU_PAD) * D_MU_TAB)
+
+
+@njit(cache=True, nogil=True)
+def table_at_mu(stack, mu):
+    """The moment table at ``mu`` interpolated from ``stack`` (|mu| <= MU_TAB_MAX)."""
+    x = mu / D_MU_TAB + MU_PAD
+    k = min(max(int(math.floor(x)) - 2, 0), N_MU_TAB - 6)
+    d = x - k
+    d0, d1, d2, d3, d4, d5 = d, d - 1.0, d - 2.0, d - 3.0, d - 4.0, d - 5.0
+    w = (-d1 * d2 * d3 * d4 * d5 / 120.0, d0 * d2 * d3 * d4 * d5 / 24.0,
+         -d0 * d1 * d3 * d4 * d5 / 12.0, d0 * d1 * d2 * d4 * d5 / 12.0,
+         -d0 * d1 * d2 * d3 * d5 / 24.0, d0 * d1 * d2 * d3 * d4 / 120.0)
+    out = np.zeros((N_TAB, 6))
+    for a in range(6):
+        out += w[a] * stack[k + a]
+    return out

@@ -23,10 +23,10 @@ import math
 import contourpy
 import numpy as np
 
-from theory import _grid_kernels, _smooth, _solvers
+from theory import _cross_tables, _grid_kernels, _smooth, _solvers
 from theory._gauss import GL_W, GL_X, LINEAR, PHI_CODES, RELU, SIGMOID
-from theory._smooth_cache import smoothing_table
-from theory._tables import build_table
+from theory._smooth_cache import cross_table, moment_stack, smoothing_table
+from theory._tables import MU_TAB_MAX, build_table, table_at_mu
 from theory.types import (
     PHASE_TOL,
     PLANE_PARAMS,
@@ -50,6 +50,9 @@ MAX_AXIS_POINTS = 2000
 
 @functools.lru_cache(maxsize=1024)
 def _table(code: int, mu: float) -> np.ndarray:
+    """The 1-D moment table at ``mu``: interpolated in mu from the cached stack."""
+    if abs(mu) <= MU_TAB_MAX:
+        return table_at_mu(moment_stack(code), mu)
     return build_table(code, mu)
 
 
@@ -113,6 +116,10 @@ def grid(
 
 def _raw_grid(p: Params, xn: str, xs: np.ndarray, yn: str, ys: np.ndarray,
               want_c: bool) -> np.ndarray:
+    if xn == "mu_b" and want_c:
+        # the kernels sweep rows; with mu constant along a row the cross table is
+        # collapsed in mu once per row (``_cross_tables.set_mu``): transpose
+        return np.swapaxes(_raw_grid(p, yn, ys, xn, xs, want_c), 1, 2).copy()
     X, Y = np.meshgrid(xs, ys)
     arrays = {name: np.full(X.shape, float(getattr(p, name))) for name in PLANE_PARAMS}
     arrays[xn], arrays[yn] = X, Y
@@ -128,11 +135,13 @@ def _raw_grid(p: Params, xn: str, xs: np.ndarray, yn: str, ys: np.ndarray,
     sw, sb, sv, mu = (np.ascontiguousarray(arrays[k])
                       for k in ("sigma_w", "sigma_b", "sigma_v", "mu_b"))
     stab = smoothing_table(code) if want_c else _smooth.NO_TABLE
+    ct = cross_table(code) if want_c else _cross_tables.NO_CROSS_TABLE
     if p.arch == "minimal":
-        _grid_kernels.minimal_grid(sw, sb, sv, mu, p.R, p.Sigma, tabs, tab_idx, want_c, stab, out)
+        _grid_kernels.minimal_grid(sw, sb, sv, mu, p.R, p.Sigma, tabs, tab_idx, want_c, stab, ct,
+                                   out)
     else:
         _grid_kernels.vanilla_grid(code, sw, sb, sv, mu, p.R, p.Sigma, tabs, tab_idx,
-                                   want_c, GL_X, GL_W, stab, out)
+                                   want_c, GL_X, GL_W, stab, ct, out)
     return out
 
 

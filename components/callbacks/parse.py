@@ -73,8 +73,10 @@ def _apply(state: ViewState, name: str, value: Any) -> ViewState:
             return state.replace(x=x, y=y)
         if name in ("n", "N", "seed"):
             return state.replace(**{name: int(value)})
-        if name == "sample":
-            return state.replace(sample=bool(value))
+        if name == "sample":  # a JSON boolean (0/1 accepted); "false" must not mean True
+            if isinstance(value, bool) or value in (0, 1):
+                return state.replace(sample=bool(value))
+            return state
         return state.replace(**{name: value})
     except (TypeError, ValueError, OverflowError):
         return state

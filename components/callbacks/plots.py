@@ -19,7 +19,7 @@ from typing import Any
 
 from dash import Output, Patch, State, ctx, no_update
 
-from components import compute, figures, ids, url_state
+from components import compute, figures, ids, specs, url_state
 from components.callbacks import parse
 from components.figures._common import fmt
 from components.figures.spectrum import sample_summary, theory_band
@@ -117,8 +117,10 @@ def spectrum_text(panels: list, state: ViewState) -> str:
                      f"P = {fmt(s['band'], 3)}")
         lines.append(text)
     if state.sample and not compute.sample_allowed(state):
-        lines.append(f"Sampling skipped: N³·T = {state.N ** 3 * state.T:.2g} is above the "
-                     "budget; lower N or T.")
+        cost = compute.sample_cost(state)
+        lines.append(f"Sampling skipped: {'2 × ' if len(state.archs) > 1 else ''}N³·T = "
+                     f"{cost:.2g} is above the budget of {specs.SAMPLE_BUDGET:.2g}; "
+                     "lower N or T.")
     return "\n".join(lines)
 
 

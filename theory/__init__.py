@@ -16,6 +16,11 @@ This package never imports dash, plotly or flask. Kernels (``_kernels*.py``)
 are private; the names in ``__all__`` are the public API.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from theory import _cachedir  # noqa: F401  (must run before any kernel module is imported)
 from theory.critical import (
     MinimalCriticalInit,
@@ -25,9 +30,6 @@ from theory.critical import (
 )
 from theory.grids import critical_lines, grid
 from theory.meanfield import point, trajectory
-from theory.montecarlo import Simulation, simulate
-from theory.sampling import sample_singular_values
-from theory.spectra import Spectrum, spectrum
 from theory.types import (
     ARCHS,
     PARAM_RANGES,
@@ -44,7 +46,30 @@ from theory.types import (
 )
 from theory.warm import warmup
 
+if TYPE_CHECKING:
+    from theory.montecarlo import Simulation, simulate
+    from theory.sampling import sample_singular_values
+    from theory.spectra import Spectrum, spectrum
+
 __version__ = "0.1.0"
+
+#: Imported on first use (PEP 562): the simulator, the sampler and the spectra pull in
+#: scipy.special and scipy.linalg (~0.4 s), which a mean-field-only user never needs.
+_LAZY = {
+    "Simulation": "theory.montecarlo",
+    "simulate": "theory.montecarlo",
+    "sample_singular_values": "theory.sampling",
+    "Spectrum": "theory.spectra",
+    "spectrum": "theory.spectra",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'theory' has no attribute {name!r}")
 
 __all__ = [
     "ARCHS",

@@ -166,8 +166,11 @@ def scan_gate_Q(tab, sw2, v, mu, R, n_scan):
     xs = np.empty(n_scan + 1)
     fs = np.empty(n_scan + 1)
     xs[0] = 0.0
+    ratio = 10.0 ** (10.0 / (n_scan - 1))  # one power, not one per point
+    x = R * 1e-10
     for k in range(n_scan):
-        xs[k + 1] = R * 10.0 ** (-10.0 * (n_scan - 1 - k) / (n_scan - 1))
+        xs[k + 1] = x if k < n_scan - 1 else R
+        x *= ratio
     for k in range(n_scan + 1):
         fs[k] = _gate_F(tab, sw2, v, mu, R, xs[k])
     n_stable = 0

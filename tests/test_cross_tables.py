@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 from theory import _cross_tables as ct
+from theory._cross_solve import table_state
 from theory._gauss import ERF, GL_W, GL_X, SIGMOID, TANH, gate_cross, vanilla_cross
-from theory._grid_kernels import _table_state
 from theory._smooth_cache import cross_table
 
 
 def _lookup(code, mu, q, c):
-    ts = _table_state(cross_table(code))
+    ts = table_state(cross_table(code))
     ct.set_mu(ts[0], code, mu, ts[1], ts[2])
     ct.set_q(q, ts[4])
     ok = ct.cross_lookup(ts[0], ts[1], ts[2], ts[3], ts[4], c, ts[5])

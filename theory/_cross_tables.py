@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit
 
 from theory._smooth import gate_cross_fast, vanilla_cross_fast
+from theory._tables import lagrange6
 
 MU_MAX = 10.0  # theory.PARAM_RANGES: |mu_b| <= 10
 D_MU = 1.0 / 8.0
@@ -50,15 +51,6 @@ N_T = int(round(1.0 / DT)) + 6  # rows j hold tau = (j - 2) DT; rows 0, 1 mirror
 #: error ~exp(-pi^2 / 0.35) (theory.md 10.1), far below the interpolation error.
 H_BUILD = 0.35
 NO_CROSS_TABLE = np.zeros((0, 1, 1, 1))
-
-
-@njit(cache=True, nogil=True)
-def lagrange6(x):
-    """6-point Lagrange weights at offset x from the stencil's first node."""
-    d0, d1, d2, d3, d4, d5 = x, x - 1.0, x - 2.0, x - 3.0, x - 4.0, x - 5.0
-    return (-d1 * d2 * d3 * d4 * d5 / 120.0, d0 * d2 * d3 * d4 * d5 / 24.0,
-            -d0 * d1 * d3 * d4 * d5 / 12.0, d0 * d1 * d2 * d4 * d5 / 12.0,
-            -d0 * d1 * d2 * d3 * d5 / 24.0, d0 * d1 * d2 * d3 * d4 / 120.0)
 
 
 @njit(cache=True, nogil=True)
@@ -127,7 +119,8 @@ def set_mu(tab, code, mu, ms, done):
 
 
 @njit(cache=True, nogil=True)
-def _fill_row(tab, ms, slab, i):
+def _fill_row(tab, ms, slab, i, i_out):
+    """Row i (in log q) of the table at the mu of ``ms``, into row i_out of ``slab``."""
     k = int(ms[1])
     for f in range(tab.shape[0]):
         g = 2 - f if ms[8] > 0.0 and f != 1 else f
@@ -135,7 +128,7 @@ def _fill_row(tab, ms, slab, i):
             acc = 0.0
             for a in range(6):
                 acc += ms[2 + a] * tab[f, k + a, i, j]
-            slab[g, i, j] = acc
+            slab[g, i_out, j] = acc
 
 
 @njit(cache=True, nogil=True)
@@ -167,7 +160,7 @@ def cross_lookup(tab, ms, done, slab, ns, c, out):
     ku = int(ns[1])
     for a in range(6):
         if not done[ku + a]:
-            _fill_row(tab, ms, slab, ku + a)
+            _fill_row(tab, ms, slab, ku + a, ku + a)
             done[ku + a] = True
     tau = math.asinh(ns[8] * math.sqrt(0.5 * (1.0 - c))) * ns[9]
     xt = tau / DT + 2.0
@@ -184,6 +177,21 @@ def cross_lookup(tab, ms, done, slab, ns, c, out):
     return True
 
 
-def new_state():
-    """Work arrays of one lookup stream: (ms, done, slab, ns)."""
-    return np.zeros(9), np.zeros(N_U, dtype=np.bool_), np.zeros((3, N_U, N_T)), np.zeros(10)
+@njit(cache=True, nogil=True)
+def point_state(tab, code, mu, q):
+    """Lookup state for one (mu, q): only the six q rows it needs, pre-collapsed in mu.
+
+    Same layout as a grid's state (``_cross_solve.table_state``), 30x smaller, so
+    ``theory.point`` can use the table for a first guess without a large allocation.
+    """
+    ms, ns, e = np.zeros(9), np.zeros(10), np.zeros(3)
+    done = np.ones(6, dtype=np.bool_)
+    slab = np.zeros((3, 6, N_T))
+    set_mu(tab, code, mu, ms, np.zeros(0, dtype=np.bool_))
+    set_q(q, ns)
+    if ms[0] > 0.0 and ns[0] > 0.0:
+        ku = int(ns[1])
+        for a in range(6):
+            _fill_row(tab, ms, slab, ku + a, a)
+        ns[1] = 0.0
+    return tab, ms, done, slab, ns, e

@@ -14,9 +14,9 @@ import math
 import numpy as np
 from numba import njit
 
-from theory._cross_tables import cross_lookup, set_mu, set_q
+from theory._cross_solve import _c_solve, _cross, table_state
+from theory._cross_tables import set_mu, set_q
 from theory._gauss import LINEAR, RELU
-from theory._smooth import gate_cross_fast, vanilla_cross_fast
 from theory._solvers import MAXIT, N_OUT, XTOL, vanilla_point
 from theory._tables import lookup, scan_gate_Q
 
@@ -24,17 +24,6 @@ from theory._tables import lookup, scan_gate_Q
 #: pairs closer than that are found by ``scan_gate_Q``'s local-minimum refinement); the
 #: point solver uses ``_solvers.N_SCAN``.
 N_SCAN_GRID = 31
-
-#: Trapezoid step scale of the 2-D expectations on grids (point rule: 0.4). Measured
-#: worst case against the point rule for tanh, q in [0.1, 100], c in [-0.5, 0.9999]:
-#: 1.1e-5 absolute in E[phi' phi'] (at q = 4, c -> 1), below the 1e-4 grid tolerance,
-#: with 1.6x fewer nodes.
-GRID_HSCALE_2D = 0.5
-
-#: Relative Newton step at which a grid's correlation solve stops. Newton converges
-#: quadratically, so the root is then ~C_TOL^2 accurate, far below the tables' ~1e-7.
-C_TOL = 1e-8
-
 
 @njit(cache=True, nogil=True)
 def _q_residual(code, tab, sw2, v, mu, R, x, m):
@@ -64,75 +53,6 @@ def _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, guess, m):
         if not (lo < x_new < hi) or not math.isfinite(x_new):
             x_new = 0.5 * (lo + hi)
         if abs(x_new - x) <= 1e3 * XTOL * abs(x_new) or hi - lo <= 1e3 * XTOL * abs(hi):
-            return x_new, True
-        x = x_new
-    return x, False
-
-
-@njit(cache=True, nogil=True)
-def _cross(gate, code, mu, qs, c, gl_x, gl_w, stab, ts):
-    """Cross moments at c into ts[5] = [E f f, E f'f', E (1-f)(1-f)]: table, else direct."""
-    ct, ms, done, slab, ns, e = ts
-    if cross_lookup(ct, ms, done, slab, ns, c, e):
-        return
-    if gate:
-        e[0], e[2], e[1] = gate_cross_fast(mu, qs, min(c, 1.0), GRID_HSCALE_2D, stab)
-    else:
-        e[0], e[1] = vanilla_cross_fast(code, mu, qs, min(c, 1.0), gl_x, gl_w, GRID_HSCALE_2D,
-                                        stab)
-
-
-@njit(cache=True, nogil=True)
-def _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, x, gl_x, gl_w, stab, ts):
-    """Residual and slope-1 of the correlation map at x (vanilla: q^ab, minimal: Q^ab)."""
-    e = ts[5]
-    if gate:
-        _cross(gate, code, mu, qs, min(max((sw2 * x + const) / qs, -1.0), 1.0), gl_x, gl_w,
-               stab, ts)
-        return e[0] * x + e[2] * R * Sigma - x, e[0] + sw2 * e[1] * (x + R * Sigma) - 1.0
-    _cross(gate, code, mu, qs, min(max(x / qs, -1.0), 1.0), gl_x, gl_w, stab, ts)
-    return sw2 * e[0] + const - x, sw2 * e[1] - 1.0
-
-
-@njit(cache=True, nogil=True)
-def _c_solve(gate, code, sw2, const, mu, R, Sigma, qs, top, same_inputs, chi_j, x0, gl_x,
-             gl_w, stab, ts):
-    """Stable fixed point x in [0, top] of eq. (3.2) / (4.2) reached from 0 (as ``_solvers``)."""
-    if top <= 0.0 or (same_inputs and chi_j <= 1.0):
-        return top, True  # no variance, or identical inputs in the ordered phase: c* = 1
-    hi = top
-    if same_inputs:
-        found = False
-        for k in range(3, 13, 2):
-            hi = top * (1.0 - 10.0 ** (-k))
-            f_hi, _ = _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, hi, gl_x, gl_w,
-                                  stab, ts)
-            if f_hi < 0.0:
-                found = True
-                break
-        if not found:
-            return top, True
-    lo = 0.0
-    if not 0.0 < x0 < hi:
-        f_lo, _ = _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, 0.0, gl_x, gl_w, stab,
-                              ts)
-        if f_lo <= 0.0:
-            return 0.0, True
-        x0 = 0.5 * hi
-    x = x0
-    for _ in range(MAXIT):
-        f, df = _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, x, gl_x, gl_w, stab, ts)
-        if f == 0.0:
-            return x, True
-        if f > 0.0:
-            lo = x
-        else:
-            hi = x
-        x_new = x - f / df if df != 0.0 else math.inf
-        if not (lo < x_new < hi) or not math.isfinite(x_new):
-            x_new = 0.5 * (lo + hi)
-        # absolute floor: a root at exactly 0 (no shared input) is approached, not reached
-        if abs(x_new - x) <= C_TOL * max(abs(x_new), 1e-6 * top) or hi - lo <= XTOL * hi:
             return x_new, True
         x = x_new
     return x, False
@@ -175,13 +95,6 @@ def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, c_guess, want_c, g
 
 
 @njit(cache=True, nogil=True)
-def _table_state(ct):
-    """Work arrays of the cross-table lookups (``_cross_tables``) plus the moment buffer."""
-    return (ct, np.zeros(9), np.zeros(ct.shape[2] if ct.shape[0] > 0 else 1, dtype=np.bool_),
-            np.zeros((3, ct.shape[2], ct.shape[3])), np.zeros(10), np.zeros(3))
-
-
-@njit(cache=True, nogil=True)
 def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl_w, stab, ct,
                  out):
     """Fill ``out[:, j, i]`` for every node of the (ny, nx) parameter arrays.
@@ -191,7 +104,7 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
     ny, nx = SW.shape
     m = np.zeros(6)
     res = np.zeros(N_OUT)
-    ts = _table_state(ct)
+    ts = table_state(ct)
     mu_set = math.nan
     for j in range(ny):
         guess = -1.0
@@ -199,7 +112,7 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
         for i in range(nx):
             if code == RELU or code == LINEAR:
                 res[:] = vanilla_point(code, SW[j, i], SB[j, i], SV[j, i], MU[j, i],
-                                       R, Sigma, gl_x, gl_w, stab)
+                                       R, Sigma, gl_x, gl_w, stab, ct)
                 if not want_c:
                     res[2] = res[3] = res[5] = np.nan
             else:
@@ -249,7 +162,7 @@ def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, stab, ct, out)
     ny, nx = SW.shape
     m = np.zeros(6)
     res = np.zeros(N_OUT)
-    ts = _table_state(ct)
+    ts = table_state(ct)
     mu_set = math.nan
     for j in range(ny):
         C_guess = -1.0

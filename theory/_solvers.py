@@ -19,6 +19,8 @@ import math
 import numpy as np
 from numba import njit
 
+from theory._cross_solve import MAXIT, XTOL, _c_solve
+from theory._cross_tables import point_state
 from theory._gauss import (
     H_SCALE,
     LINEAR,
@@ -34,8 +36,6 @@ OUT_NAMES = (
     "exists", "q_converged", "c_converged", "iterations", "bistable", "n_stable",
 )
 N_OUT = len(OUT_NAMES)
-XTOL = 1e-14  # relative step tolerance of the root polish
-MAXIT = 200
 Q_UNBOUNDED = 1e12  # a variance beyond this means "no finite fixed point"
 N_SCAN = 64  # scan points of the minimalRNN Q-map on (0, R]
 
@@ -111,11 +111,15 @@ def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0, hscale, stab):
 
 
 @njit(cache=True, nogil=True)
-def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, stab):
+def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, stab, ct):
     """Fixed points and slopes of the vanilla RNN (theory.md 3.1-3.3).
 
-    ``stab`` (a smoothing table of ``_smooth`` or ``NO_TABLE``) only speeds up the
-    correlation solve: its root is the first guess of the direct-rule polish.
+    ``stab`` (a smoothing table of ``_smooth`` or ``NO_TABLE``): the correlation
+    expectations use its 1-D outer rule (<= 2e-8 relative to the direct 2-D rule,
+    tests/test_reference.py checks the results against SciPy), else the direct rule.
+    ``ct`` (a cross table of ``_cross_tables`` or ``NO_CROSS_TABLE``) gives the
+    correlation solve a first guess accurate to ~1e-7, so one or two steps of the
+    accurate rule finish it.
     """
     out = np.full(N_OUT, np.nan)
     sw2 = sigma_w * sigma_w
@@ -150,14 +154,13 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, sta
     out[12] = 1.0
     const = sigma_v * sigma_v * R * Sigma + sigma_b * sigma_b
     x0 = -1.0
-    if stab.shape[0] > 0:
-        x0, _, _ = _vanilla_c_solve(code, sw2, const, mu, qs, v - const, out[6], gl_x, gl_w,
-                                    -1.0, H_SCALE, stab)
+    if ct.shape[0] > 0 and code != RELU and code != LINEAR:  # first guess from the tables
+        x0, _ = _c_solve(False, code, sw2, const, mu, R, Sigma, qs, qs, v - const <= 0.0, out[6],
+                         -1.0, gl_x, gl_w, stab, point_state(ct, code, mu, qs))
     xs, cconv, cit = _vanilla_c_solve(code, sw2, const, mu, qs, v - const, out[6], gl_x, gl_w,
-                                      x0, H_SCALE, NO_TABLE)
+                                      x0, H_SCALE, stab)
     out[2] = xs / qs if qs > 0.0 else 1.0
-    e_ff, e_dd = vanilla_cross_fast(code, mu, qs, min(out[2], 1.0), gl_x, gl_w, H_SCALE,
-                                    NO_TABLE)
+    e_ff, e_dd = vanilla_cross_fast(code, mu, qs, min(out[2], 1.0), gl_x, gl_w, H_SCALE, stab)
     out[3] = e_ff / m0 if m0 > 0.0 else 1.0
     out[5] = sw2 * e_dd
     out[9] = 1.0 if cconv else 0.0
@@ -193,10 +196,10 @@ def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w, x0,
 
 
 @njit(cache=True, nogil=True)
-def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab):
+def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab, ct):
     """Fixed points and slopes of the minimalRNN (theory.md 4.1-4.3).
 
-    ``stab``: as in :func:`vanilla_point` (a first guess for the correlation solve).
+    ``stab``: as in :func:`vanilla_point`.
     """
     out = np.full(N_OUT, np.nan)
     sw2 = sigma_w * sigma_w
@@ -217,13 +220,14 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab):
     out[12] = n_stable
     const = sigma_v * sigma_v * R * Sigma + sigma_b * sigma_b
     x0 = -1.0
-    if stab.shape[0] > 0:
-        x0, _, _ = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, out[6], -1.0, H_SCALE, stab)
+    if ct.shape[0] > 0:  # first guess from the tables
+        x0, _ = _c_solve(True, 4, sw2, const, mu, R, Sigma, qs, Qs, Sigma >= 1.0, out[6], -1.0,
+                         np.empty(0), np.empty(0), stab, point_state(ct, 4, mu, qs))
     xs, cconv, cit = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, out[6], x0, H_SCALE,
-                                      NO_TABLE)
+                                      stab)
     out[3] = xs / Qs
     out[2] = (sw2 * xs + const) / qs
-    e_uu, e_vv, e_dd = gate_cross_fast(mu, qs, min(out[2], 1.0), H_SCALE, NO_TABLE)
+    e_uu, e_vv, e_dd = gate_cross_fast(mu, qs, min(out[2], 1.0), H_SCALE, stab)
     out[5] = e_uu + sw2 * e_dd * (xs + R * Sigma)
     out[9] = 1.0 if cconv else 0.0
     out[10] = it + N_SCAN + cit

@@ -73,6 +73,15 @@ def lagrange4(x):
 
 
 @njit(cache=True, nogil=True)
+def lagrange6(x):
+    """6-point Lagrange weights at offset x from the stencil's first node."""
+    d0, d1, d2, d3, d4, d5 = x, x - 1.0, x - 2.0, x - 3.0, x - 4.0, x - 5.0
+    return (-d1 * d2 * d3 * d4 * d5 / 120.0, d0 * d2 * d3 * d4 * d5 / 24.0,
+            -d0 * d1 * d3 * d4 * d5 / 12.0, d0 * d1 * d2 * d4 * d5 / 12.0,
+            -d0 * d1 * d2 * d3 * d5 / 24.0, d0 * d1 * d2 * d3 * d4 / 120.0)
+
+
+@njit(cache=True, nogil=True)
 def _stencil(q):
     """First table row of the interpolation stencil at ``q`` and its four weights."""
     x = (math.log(q) - U0) / DU
@@ -210,11 +219,7 @@ def table_at_mu(stack, mu):
     """The moment table at ``mu`` interpolated from ``stack`` (|mu| <= MU_TAB_MAX)."""
     x = mu / D_MU_TAB + MU_PAD
     k = min(max(int(math.floor(x)) - 2, 0), N_MU_TAB - 6)
-    d = x - k
-    d0, d1, d2, d3, d4, d5 = d, d - 1.0, d - 2.0, d - 3.0, d - 4.0, d - 5.0
-    w = (-d1 * d2 * d3 * d4 * d5 / 120.0, d0 * d2 * d3 * d4 * d5 / 24.0,
-         -d0 * d1 * d3 * d4 * d5 / 12.0, d0 * d1 * d2 * d4 * d5 / 12.0,
-         -d0 * d1 * d2 * d3 * d5 / 24.0, d0 * d1 * d2 * d3 * d4 / 120.0)
+    w = lagrange6(x - k)
     out = np.zeros((N_TAB, 6))
     for a in range(6):
         out += w[a] * stack[k + a]

@@ -19,7 +19,7 @@ import numpy as np
 
 from theory import _solvers
 from theory._gauss import GL_W, GL_X, PHI_CODES, SIGMOID
-from theory._smooth_cache import smoothing_table
+from theory._smooth_cache import cross_table, smoothing_table
 from theory.types import Params, PointResult, Trajectory, phase_of, xi_from_chi
 
 MAX_T = 100_000
@@ -31,10 +31,10 @@ def _raw_point(p: Params) -> np.ndarray:
         code = PHI_CODES[p.phi]
         return _solvers.vanilla_point(
             code, p.sigma_w, p.sigma_b, p.sigma_v, p.mu_b, p.R, p.Sigma, GL_X, GL_W,
-            smoothing_table(code),
+            smoothing_table(code), cross_table(code),
         )
     return _solvers.minimal_point(p.sigma_w, p.sigma_b, p.sigma_v, p.mu_b, p.R, p.Sigma,
-                                  smoothing_table(SIGMOID))
+                                  smoothing_table(SIGMOID), cross_table(SIGMOID))
 
 
 def branch_of(arch: str, chi_jac: float, bistable: bool) -> str | None:

@@ -37,6 +37,9 @@ OUT_NAMES = (
 )
 N_OUT = len(OUT_NAMES)
 Q_UNBOUNDED = 1e12  # a variance beyond this means "no finite fixed point"
+#: Trajectories use the direct 2-D rule above this correlation: the smoothing rule's
+#: ~1e-9 absolute error would distort the geometric decay of 1 - C_t below ~1e-5.
+C_DIRECT = 1.0 - 1e-5
 N_SCAN = 64  # scan points of the minimalRNN Q-map on (0, R]
 
 
@@ -259,8 +262,11 @@ def _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, chi_j, x0, hscale, stab):
 
 
 @njit(cache=True, nogil=True)
-def vanilla_trajectory(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, T, gl_x, gl_w):
-    """q_t, Q_t, c_t, C_t for t = 0..T from h_0 = 0 (eqs. 3.1-3.2); rows of a (4, T+1) array."""
+def vanilla_trajectory(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, T, gl_x, gl_w, stab):
+    """q_t, Q_t, c_t, C_t for t = 0..T from h_0 = 0 (eqs. 3.1-3.2); rows of a (4, T+1) array.
+
+    ``stab``: the smoothing table for the 2-D expectations (as in ``vanilla_point``).
+    """
     out = np.full((4, T + 1), np.nan)
     sw2 = sigma_w * sigma_w
     v = sigma_v * sigma_v * R + sigma_b * sigma_b
@@ -274,7 +280,9 @@ def vanilla_trajectory(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, T, gl_x, g
         qab = sw2 * Qab + sigma_v * sigma_v * R * sig + sigma_b * sigma_b
         c = min(qab / q, 1.0) if q > 0.0 else 1.0
         m0, _, _ = vanilla_moments(code, mu, q)
-        e_ff, _ = vanilla_cross_fast(code, mu, q, c, gl_x, gl_w, H_SCALE, NO_TABLE)
+        # within 1e-5 of c = 1 the rule's ~1e-9 absolute error would show in 1 - C_t
+        e_ff, _ = vanilla_cross_fast(code, mu, q, c, gl_x, gl_w, H_SCALE,
+                                     stab if c < C_DIRECT else NO_TABLE)
         Q = m0
         Qab = e_ff
         out[0, t] = q
@@ -285,8 +293,8 @@ def vanilla_trajectory(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, T, gl_x, g
 
 
 @njit(cache=True, nogil=True)
-def minimal_trajectory(sigma_w, sigma_b, sigma_v, mu, R, Sigma, T):
-    """q_t, Q_t, c_t, C_t for t = 0..T from h_0 = 0 (eqs. 4.1-4.2)."""
+def minimal_trajectory(sigma_w, sigma_b, sigma_v, mu, R, Sigma, T, stab):
+    """q_t, Q_t, c_t, C_t for t = 0..T from h_0 = 0 (eqs. 4.1-4.2); ``stab`` as above."""
     out = np.full((4, T + 1), np.nan)
     sw2 = sigma_w * sigma_w
     v = sigma_v * sigma_v * R + sigma_b * sigma_b
@@ -300,7 +308,7 @@ def minimal_trajectory(sigma_w, sigma_b, sigma_v, mu, R, Sigma, T):
         qab = sw2 * Qab + sigma_v * sigma_v * R * sig + sigma_b * sigma_b
         c = min(qab / q, 1.0)
         e_uu, e_vv, _, _, _, _ = gate_moments(mu, q)
-        x_uu, x_vv, _ = gate_cross_fast(mu, q, c, H_SCALE, NO_TABLE)
+        x_uu, x_vv, _ = gate_cross_fast(mu, q, c, H_SCALE, stab if c < C_DIRECT else NO_TABLE)
         Q = e_uu * Q + e_vv * R
         Qab = x_uu * Qab + x_vv * R * sig
         out[0, t] = q

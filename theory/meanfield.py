@@ -135,14 +135,15 @@ def trajectory(params: Params, T: int) -> Trajectory:
     """
     T = _check_T(T)
     if params.arch == "vanilla":
+        code = PHI_CODES[params.phi]
         rows = _solvers.vanilla_trajectory(
-            PHI_CODES[params.phi], params.sigma_w, params.sigma_b, params.sigma_v,
-            params.mu_b, params.R, params.Sigma, T, GL_X, GL_W,
+            code, params.sigma_w, params.sigma_b, params.sigma_v, params.mu_b, params.R,
+            params.Sigma, T, GL_X, GL_W, smoothing_table(code),
         )
     else:
         rows = _solvers.minimal_trajectory(
             params.sigma_w, params.sigma_b, params.sigma_v, params.mu_b, params.R,
-            params.Sigma, T,
+            params.Sigma, T, smoothing_table(SIGMOID),
         )
     return Trajectory(params=params, t=np.arange(T + 1), q=rows[0], Q=rows[1],
                       c=rows[2], C=rows[3])

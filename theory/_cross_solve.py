@@ -36,7 +36,7 @@ def table_state(ct):
             np.zeros((3, ct.shape[2], ct.shape[3])), np.zeros(10), np.zeros(3))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _cross(gate, code, mu, qs, c, gl_x, gl_w, stab, ts):
     """Cross moments at c into ts[5] = [E f f, E f'f', E (1-f)(1-f)]: table, else direct."""
     ct, ms, done, slab, ns, e = ts
@@ -49,7 +49,7 @@ def _cross(gate, code, mu, qs, c, gl_x, gl_w, stab, ts):
                                         stab)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, x, gl_x, gl_w, stab, ts):
     """Residual and slope-1 of the correlation map at x (vanilla: q^ab, minimal: Q^ab)."""
     e = ts[5]
@@ -61,7 +61,7 @@ def _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, x, gl_x, gl_w, stab, t
     return sw2 * e[0] + const - x, sw2 * e[1] - 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _c_solve(gate, code, sw2, const, mu, R, Sigma, qs, top, same_inputs, chi_j, x0, gl_x,
              gl_w, stab, ts):
     """Stable fixed point x in [0, top] of eq. (3.2) / (4.2) reached from 0 (as ``_solvers``)."""

@@ -94,7 +94,7 @@ def build_mu_rows(code, stab, gl_x, gl_w, k0, k1, tab):
                 tab[f, k, i, 1] = tab[f, k, i, 3]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def set_mu(tab, code, mu, ms, done):
     """Select the table at ``mu`` for the following lookups (state in ``ms``, ``done``).
 
@@ -131,7 +131,7 @@ def _fill_row(tab, ms, slab, i, i_out):
             slab[g, i_out, j] = acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def set_q(q, ns):
     """Prepare lookups at variance ``q``: ``ns`` = [usable, u row, 6 weights, sqrt q, 1/A]."""
     if not (Q_LO <= q <= Q_HI):
@@ -148,7 +148,7 @@ def set_q(q, ns):
     ns[9] = 1.0 / math.asinh(ns[8] * T_MAX)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def cross_lookup(tab, ms, done, slab, ns, c, out):
     """Cross moments at correlation ``c`` (mu, q from ``set_mu``/``set_q``) into ``out``.
 

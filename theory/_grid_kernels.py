@@ -18,14 +18,14 @@ from theory._cross_solve import _c_solve, _cross, table_state
 from theory._cross_tables import set_mu, set_q
 from theory._gauss import LINEAR, RELU
 from theory._solvers import MAXIT, N_OUT, XTOL, vanilla_point
-from theory._tables import lookup, scan_gate_Q
+from theory._tables import lookup, scan_gate_Q_into
 
 #: Scan points of the minimalRNN Q-map on grids: 3 per decade over 1e-10 R .. R (root
 #: pairs closer than that are found by ``scan_gate_Q``'s local-minimum refinement); the
 #: point solver uses ``_solvers.N_SCAN``.
 N_SCAN_GRID = 31
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _q_residual(code, tab, sw2, v, mu, R, x, m):
     """Residual and slope-1 of the variance map at x (vanilla: q, minimal: Q)."""
     if code == 4:
@@ -37,7 +37,7 @@ def _q_residual(code, tab, sw2, v, mu, R, x, m):
     return sw2 * m[0] + v - x, sw2 * m[2] - 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, guess, m):
     """Safeguarded Newton for the root in [lo, hi] (f(lo) > 0 >= f(hi)), from ``guess``."""
     x = guess if lo < guess < hi else 0.5 * (lo + hi)
@@ -58,7 +58,7 @@ def _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, guess, m):
     return x, False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, c_guess, want_c, gl_x, gl_w,
                   res, m, stab, ts):
     sw2 = sw * sw
@@ -126,11 +126,11 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
             out[:, j, i] = res
 
 
-@njit(cache=True, nogil=True)
-def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess, stab, ts):
+@njit(cache=True, nogil=True, inline="always")
+def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess, stab, ts, xs, fs):
     sw2 = sw * sw
     v = sv * sv * R + sb * sb
-    lo, f_lo, hi, n_stable = scan_gate_Q(tab, sw2, v, mu, R, N_SCAN_GRID)
+    lo, f_lo, hi, n_stable = scan_gate_Q_into(tab, sw2, v, mu, R, N_SCAN_GRID, xs, fs)
     Qs, conv = _solve(4, tab, sw2, v, mu, R, lo, f_lo, hi, 0.5 * (lo + hi), m)
     qs = sw2 * Qs + v
     lookup(tab, 4, mu, qs, m)
@@ -163,6 +163,7 @@ def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, stab, ct, out)
     m = np.zeros(6)
     res = np.zeros(N_OUT)
     ts = table_state(ct)
+    xs, fs = np.empty(N_SCAN_GRID + 1), np.empty(N_SCAN_GRID + 1)
     mu_set = math.nan
     for j in range(ny):
         C_guess = -1.0
@@ -171,6 +172,6 @@ def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, stab, ct, out)
                 mu_set = MU[j, i]
                 set_mu(ct, 4, mu_set, ts[1], ts[2])
             _minimal_node(tabs[tab_idx[j, i]], SW[j, i], SB[j, i], SV[j, i], MU[j, i],
-                          R, Sigma, want_c, res, m, C_guess, stab, ts)
+                          R, Sigma, want_c, res, m, C_guess, stab, ts, xs, fs)
             C_guess = res[3] if want_c else -1.0
             out[:, j, i] = res

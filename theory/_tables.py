@@ -52,7 +52,7 @@ def build_table(code, mu):
     return tab
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _direct(code, mu, q, out):
     if code == SIGMOID:
         m = gate_moments(mu, q)
@@ -81,7 +81,7 @@ def lagrange6(x):
             -d0 * d1 * d2 * d3 * d5 / 24.0, d0 * d1 * d2 * d3 * d4 / 120.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _stencil(q):
     """First table row of the interpolation stencil at ``q`` and its four weights."""
     x = (math.log(q) - U0) / DU
@@ -90,7 +90,7 @@ def _stencil(q):
     return k, w0, w1, w2, w3
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def lookup(tab, code, mu, q, out):
     """Write the moments at ``q`` into ``out`` (length 6), from the table if inside it."""
     if q < Q_TAB or q > Q_MAX:
@@ -105,7 +105,7 @@ def lookup(tab, code, mu, q, out):
             out[j] = math.exp(out[j])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def gate_map_terms(tab, mu, q):
     """Only E[u^2] and E[(1-u)^2] (columns 0, 1) of a gate table: the Q-map scan's needs."""
     if q < Q_TAB or q > Q_MAX:
@@ -117,7 +117,7 @@ def gate_map_terms(tab, mu, q):
     return math.exp(a), math.exp(b)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _gate_F(tab, sw2, v, mu, R, x):
     """F(Q) = E[u^2] Q + E[(1-u)^2] R - Q at q = sigma_w^2 Q + v (eq. 4.1); table or direct."""
     q = sw2 * x + v
@@ -172,8 +172,13 @@ def scan_gate_Q(tab, sw2, v, mu, R, n_scan):
     table or empty (direct quadrature). Returns (lo, f_lo, hi, n_stable) with
     F(lo) > 0 >= F(hi) bracketing the reached root.
     """
-    xs = np.empty(n_scan + 1)
-    fs = np.empty(n_scan + 1)
+    return scan_gate_Q_into(tab, sw2, v, mu, R, n_scan, np.empty(n_scan + 1),
+                             np.empty(n_scan + 1))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def scan_gate_Q_into(tab, sw2, v, mu, R, n_scan, xs, fs):
+    """``scan_gate_Q`` with caller-provided work arrays xs, fs (length n_scan + 1)."""
     xs[0] = 0.0
     ratio = 10.0 ** (10.0 / (n_scan - 1))  # one power, not one per point
     x = R * 1e-10

@@ -17,46 +17,14 @@ from numba import njit
 from theory._cross_solve import _c_solve, _cross, table_state
 from theory._cross_tables import set_mu, set_q
 from theory._gauss import LINEAR, RELU
-from theory._solvers import MAXIT, N_OUT, XTOL, vanilla_point
+from theory._solvers import N_OUT, vanilla_point
+from theory._table_solve import _q_residual, _solve
 from theory._tables import lookup, scan_gate_Q_into
 
 #: Scan points of the minimalRNN Q-map on grids: 3 per decade over 1e-10 R .. R (root
 #: pairs closer than that are found by ``scan_gate_Q``'s local-minimum refinement); the
 #: point solver uses ``_solvers.N_SCAN``.
 N_SCAN_GRID = 31
-
-@njit(cache=True, nogil=True, inline="always")
-def _q_residual(code, tab, sw2, v, mu, R, x, m):
-    """Residual and slope-1 of the variance map at x (vanilla: q, minimal: Q)."""
-    if code == 4:
-        q = sw2 * x + v
-        lookup(tab, code, mu, q, m)
-        chi_q = m[0] + sw2 * (x * m[3] - R * m[4])
-        return m[0] * x + m[1] * R - x, chi_q - 1.0
-    lookup(tab, code, mu, x, m)
-    return sw2 * m[0] + v - x, sw2 * m[2] - 1.0
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, guess, m):
-    """Safeguarded Newton for the root in [lo, hi] (f(lo) > 0 >= f(hi)), from ``guess``."""
-    x = guess if lo < guess < hi else 0.5 * (lo + hi)
-    for _ in range(MAXIT):
-        f, df = _q_residual(code, tab, sw2, v, mu, R, x, m)
-        if f == 0.0:
-            return x, True
-        if f > 0.0:
-            lo = x
-        else:
-            hi = x
-        x_new = x - f / df if df != 0.0 else math.inf
-        if not (lo < x_new < hi) or not math.isfinite(x_new):
-            x_new = 0.5 * (lo + hi)
-        if abs(x_new - x) <= 1e3 * XTOL * abs(x_new) or hi - lo <= 1e3 * XTOL * abs(hi):
-            return x_new, True
-        x = x_new
-    return x, False
-
 
 @njit(cache=True, nogil=True, inline="always")
 def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, c_guess, want_c, gl_x, gl_w,

@@ -29,7 +29,8 @@ from theory._gauss import (
     vanilla_moments,
 )
 from theory._smooth import NO_TABLE, gate_cross_fast, vanilla_cross_fast
-from theory._tables import NO_GATE_TABLE, scan_gate_Q
+from theory._table_solve import _solve
+from theory._tables import MU_TAB_MAX, NO_GATE_TABLE, scan_gate_Q, table_rows_at_mu
 
 OUT_NAMES = (
     "q_star", "Q_star", "c_star", "C_star", "chi_q", "chi_c", "chi_jac",
@@ -199,17 +200,20 @@ def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w, x0,
 
 
 @njit(cache=True, nogil=True)
-def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab, ct):
+def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab, ct, mstack):
     """Fixed points and slopes of the minimalRNN (theory.md 4.1-4.3).
 
-    ``stab``: as in :func:`vanilla_point`.
+    ``stab``, ``ct``: as in :func:`vanilla_point`. ``mstack`` (the gate's moment
+    stack of ``_tables`` or ``NO_STACK``): the Q-map scan and a first Newton guess use
+    it; the bracket is then checked with the direct rule (the scan is redone
+    directly if a sign disagrees) and the root polished with the direct rule.
     """
     out = np.full(N_OUT, np.nan)
     sw2 = sigma_w * sigma_w
     v = sigma_v * sigma_v * R + sigma_b * sigma_b
     p = np.array([sw2, v, mu, R, 0.0, 0.0])
-    lo, f_lo, hi, n_stable = scan_gate_Q(NO_GATE_TABLE, sw2, v, mu, R, N_SCAN)
-    Qs, conv, it = _polish(2, p, lo, f_lo, hi, np.empty(0), np.empty(0), 0.5 * (lo + hi), H_SCALE,
+    lo, f_lo, hi, n_stable, x0 = _minimal_Q_bracket(sw2, v, mu, R, mstack)
+    Qs, conv, it = _polish(2, p, lo, f_lo, hi, np.empty(0), np.empty(0), x0, H_SCALE,
                            NO_TABLE)
     qs = sw2 * Qs + v
     e_uu, e_vv, e_dd, a3, a4, _ = gate_moments(mu, qs)
@@ -235,6 +239,21 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab, ct):
     out[9] = 1.0 if cconv else 0.0
     out[10] = it + N_SCAN + cit
     return out
+
+
+@njit(cache=True, nogil=True)
+def _minimal_Q_bracket(sw2, v, mu, R, mstack):
+    """Bracket (lo, F(lo) > 0, hi), stable-root count and first guess of the Q-map root."""
+    if mstack.shape[0] > 0 and abs(mu) <= MU_TAB_MAX:
+        tab = table_rows_at_mu(mstack, mu, v, sw2 * R + v)
+        lo, f_lo, hi, n_stable = scan_gate_Q(tab, sw2, v, mu, R, N_SCAN)
+        f_lo_d, _ = _minimal_Q_residual(sw2, v, mu, R, lo)
+        f_hi_d, _ = _minimal_Q_residual(sw2, v, mu, R, hi)
+        if f_lo_d > 0.0 >= f_hi_d:
+            x0, _ = _solve(4, tab, sw2, v, mu, R, lo, f_lo_d, hi, 0.5 * (lo + hi), np.zeros(6))
+            return lo, f_lo_d, hi, n_stable, x0
+    lo, f_lo, hi, n_stable = scan_gate_Q(NO_GATE_TABLE, sw2, v, mu, R, N_SCAN)
+    return lo, f_lo, hi, n_stable, 0.5 * (lo + hi)
 
 
 @njit(cache=True, nogil=True)

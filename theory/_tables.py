@@ -229,3 +229,28 @@ def table_at_mu(stack, mu):
     for a in range(6):
         out += w[a] * stack[k + a]
     return out
+
+
+NO_STACK = np.zeros((0, 1, 6))  # "no moment stack": the point solver scans with the direct rule
+
+
+@njit(cache=True, nogil=True)
+def table_rows_at_mu(stack, mu, q_lo, q_hi):
+    """``table_at_mu`` restricted to the rows that lookups in [q_lo, q_hi] read.
+
+    The other rows stay zero: a point solve needs ~100 of the 536 rows, so this
+    costs a few microseconds instead of a full table.
+    """
+    tab = np.zeros((N_TAB, 6))
+    x = mu / D_MU_TAB + MU_PAD
+    k = min(max(int(math.floor(x)) - 2, 0), N_MU_TAB - 6)
+    w = lagrange6(x - k)
+    i0 = max(int((math.log(max(q_lo, Q_TAB)) - U0) / DU) - 3, 0)
+    i1 = min(int((math.log(min(max(q_hi, Q_TAB), Q_MAX)) - U0) / DU) + 5, N_TAB)
+    for i in range(i0, i1):
+        for j in range(6):
+            acc = 0.0
+            for a in range(6):
+                acc += w[a] * stack[k + a, i, j]
+            tab[i, j] = acc
+    return tab

@@ -23,6 +23,7 @@ from theory import _solvers
 from theory._cross_tables import NO_CROSS_TABLE
 from theory._gauss import PHI_CODES, vanilla_moments
 from theory._smooth import NO_TABLE
+from theory._tables import NO_STACK
 from theory.types import PHIS, ParameterError, check_choice, check_number
 
 MAX_Q_STAR = 1e3
@@ -168,7 +169,8 @@ def critical_init_minimal(T: int, delta: float = 0.1, sigma_v: float = 1.0, R: f
     tol = delta / T
     row, ok = None, False
     for _ in range(MAX_REFINE):
-        row = _solvers.minimal_point(sw, sigma_b, sigma_v, mu, R, 1.0, NO_TABLE, NO_CROSS_TABLE)
+        row = _solvers.minimal_point(sw, sigma_b, sigma_v, mu, R, 1.0, NO_TABLE, NO_CROSS_TABLE,
+                                     NO_STACK)
         chi = row[6]
         if chi > 1.0 or (row[11] == 0.0 and row[4] > 1.0):
             sw *= 0.5

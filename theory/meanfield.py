@@ -19,7 +19,7 @@ import numpy as np
 
 from theory import _solvers
 from theory._gauss import GL_W, GL_X, PHI_CODES, SIGMOID
-from theory._smooth_cache import cross_table, smoothing_table
+from theory._smooth_cache import cross_table, moment_stack, smoothing_table
 from theory.types import Params, PointResult, Trajectory, phase_of, xi_from_chi
 
 MAX_T = 100_000
@@ -34,7 +34,8 @@ def _raw_point(p: Params) -> np.ndarray:
             smoothing_table(code), cross_table(code),
         )
     return _solvers.minimal_point(p.sigma_w, p.sigma_b, p.sigma_v, p.mu_b, p.R, p.Sigma,
-                                  smoothing_table(SIGMOID), cross_table(SIGMOID))
+                                  smoothing_table(SIGMOID), cross_table(SIGMOID),
+                                  moment_stack(SIGMOID))
 
 
 def branch_of(arch: str, chi_jac: float, bistable: bool) -> str | None:

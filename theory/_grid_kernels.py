@@ -19,7 +19,7 @@ from theory._cross_tables import set_mu, set_q
 from theory._gauss import LINEAR, RELU
 from theory._solvers import N_OUT, vanilla_point
 from theory._table_solve import _q_residual, _solve
-from theory._tables import lookup, scan_gate_Q_into
+from theory._tables import NO_STACK, lookup, scan_gate_Q_into
 
 #: Scan points of the minimalRNN Q-map on grids: 3 per decade over 1e-10 R .. R (root
 #: pairs closer than that are found by ``scan_gate_Q``'s local-minimum refinement); the
@@ -80,7 +80,7 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
         for i in range(nx):
             if code == RELU or code == LINEAR:
                 res[:] = vanilla_point(code, SW[j, i], SB[j, i], SV[j, i], MU[j, i],
-                                       R, Sigma, gl_x, gl_w, stab, ct)
+                                       R, Sigma, gl_x, gl_w, stab, ct, NO_STACK)
                 if not want_c:
                     res[2] = res[3] = res[5] = np.nan
             else:

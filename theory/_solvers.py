@@ -115,7 +115,8 @@ def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0, hscale, stab):
 
 
 @njit(cache=True, nogil=True)
-def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, stab, ct):
+def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, stab, ct,
+                  mstack):
     """Fixed points and slopes of the vanilla RNN (theory.md 3.1-3.3).
 
     ``stab`` (a smoothing table of ``_smooth`` or ``NO_TABLE``): the correlation
@@ -123,7 +124,8 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, sta
     tests/test_reference.py checks the results against SciPy), else the direct rule.
     ``ct`` (a cross table of ``_cross_tables`` or ``NO_CROSS_TABLE``) gives the
     correlation solve a first guess accurate to ~1e-7, so one or two steps of the
-    accurate rule finish it.
+    accurate rule finish it; ``mstack`` (a moment stack of ``_tables`` or
+    ``NO_STACK``) does the same for the variance solve.
     """
     out = np.full(N_OUT, np.nan)
     sw2 = sigma_w * sigma_w
@@ -146,7 +148,11 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, sta
     if f_lo <= 0.0:
         qs, conv, it = lo, True, 1
     else:
-        qs, conv, it = _polish(0, p, lo, f_lo, hi, gl_x, gl_w, -1.0, H_SCALE, NO_TABLE)
+        x0 = -1.0
+        if bounded and mstack.shape[0] > 0 and abs(mu) <= MU_TAB_MAX:  # guess from the tables
+            tab = table_rows_at_mu(mstack, mu, lo, hi)
+            x0, _ = _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, 0.5 * (lo + hi), np.zeros(6))
+        qs, conv, it = _polish(0, p, lo, f_lo, hi, gl_x, gl_w, x0, H_SCALE, NO_TABLE)
     m0, m1, m2 = vanilla_moments(code, mu, qs)
     out[0] = qs
     out[1] = m0

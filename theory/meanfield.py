@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from theory import _solvers
-from theory._gauss import GL_W, GL_X, PHI_CODES, SIGMOID
+from theory._gauss import ERF, GL_W, GL_X, PHI_CODES, SIGMOID, TANH
 from theory._smooth_cache import cross_table, moment_stack, smoothing_table
+from theory._tables import NO_STACK
 from theory.types import Params, PointResult, Trajectory, phase_of, xi_from_chi
 
 MAX_T = 100_000
@@ -32,6 +33,7 @@ def _raw_point(p: Params) -> np.ndarray:
         return _solvers.vanilla_point(
             code, p.sigma_w, p.sigma_b, p.sigma_v, p.mu_b, p.R, p.Sigma, GL_X, GL_W,
             smoothing_table(code), cross_table(code),
+            moment_stack(code) if code in (TANH, ERF) else NO_STACK,
         )
     return _solvers.minimal_point(p.sigma_w, p.sigma_b, p.sigma_v, p.mu_b, p.R, p.Sigma,
                                   smoothing_table(SIGMOID), cross_table(SIGMOID),

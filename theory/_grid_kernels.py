@@ -75,9 +75,11 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
     ts = table_state(ct)
     mu_set = math.nan
     for j in range(ny):
-        guess = -1.0
-        c_guess = -1.0
+        q1 = q2 = c1 = c2 = -1.0  # roots at the previous two nodes of the row
         for i in range(nx):
+            # linear extrapolation along the row (O(h^2) first guess; the solves are bracketed)
+            guess = 2.0 * q1 - q2 if q2 > 0.0 else q1
+            c_guess = 2.0 * c1 - c2 if c2 >= 0.0 else c1
             if code == RELU or code == LINEAR:
                 res[:] = vanilla_point(code, SW[j, i], SB[j, i], SV[j, i], MU[j, i],
                                        R, Sigma, gl_x, gl_w, stab, ct, NO_STACK)
@@ -87,10 +89,10 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
                 if want_c and MU[j, i] != mu_set:
                     mu_set = MU[j, i]
                     set_mu(ct, code, mu_set, ts[1], ts[2])
-                guess = _vanilla_node(code, tabs[tab_idx[j, i]], SW[j, i], SB[j, i],
-                                      SV[j, i], MU[j, i], R, Sigma, guess, c_guess, want_c,
-                                      gl_x, gl_w, res, m, stab, ts)
-                c_guess = res[2] if want_c else -1.0
+                q2, q1 = q1, _vanilla_node(code, tabs[tab_idx[j, i]], SW[j, i], SB[j, i],
+                                           SV[j, i], MU[j, i], R, Sigma, guess, c_guess, want_c,
+                                           gl_x, gl_w, res, m, stab, ts)
+                c2, c1 = c1, (res[2] if want_c else -1.0)
             out[:, j, i] = res
 
 

@@ -1,6 +1,7 @@
 /* Presentation mode from URL flags (see components/url_state.py FLAG_KEYS):
- *   present=1     larger fonts and lines, higher contrast (class "present" on <html>)
- *   theme=dark    dark page; figures are shown through a hue-preserving inversion
+ *   present=1     larger fonts and lines, higher contrast (class "present" on <html>;
+ *                 the figures' own layout is restyled by assets/figure_style.js)
+ *   theme=dark    dark page and figures (class "theme-dark"; figure_style.js too)
  *   hide=a,b,...  hide the explanations, side-bar sections, panels or controls named
  * Applied once at load (a shared link is opened fresh); assets/app.js keeps the
  * flags in the address bar when controls change.

@@ -9,7 +9,7 @@ a recollection of the paper that could not be confirmed.
 Example
 -------
 >>> details("phase").className
-'explain'
+'explain panel-explain'
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from dash import dcc, html
 
 PROVENANCE = ("Derived in the project's specification (theory.md) and checked against "
               "finite-network simulations. The paper's own figure values could not be "
-              "read: presets modelled on its figures are labelled *paper values unverified*.")
+              "read: presets modelled on its figures are labelled “paper values unverified”.")
 
 TEXT: dict[str, tuple[str, str]] = {
-    "phase": ("What does the phase diagram show?", r"""
+    "phase": ("What is this?", r"""
 Each pixel is a random network at initialisation; colour is the **timescale ξ**
 (log scale) over two parameters, and ★ is the current point.
 
@@ -44,9 +44,9 @@ independent inputs (Σ < 1) ξ_c stays finite everywhere. In the minimalRNN a la
 keeps the gate $u\approx1$, so $\chi_J\to1^-$ for *every* σ_w:
 $\xi_J \approx \tfrac12 e^{\mu_b - q^*/2}$ grows exponentially with μ_b — a **broad region**
 of long memory rather than a fine-tuned line (bounded by a saddle-node where the state jumps
-to a chaotic branch). [DER, theory.md §3.4, §4.3]
+to a chaotic branch). \[DER, theory.md §3.4, §4.3\]
 """),
-    "spectrum": ("What does the spectrum show?", r"""
+    "spectrum": ("What is this?", r"""
 The density of singular values $s$ of the $T$-step Jacobian
 $\mathcal J_T = J_T\cdots J_1$, with $J_t = D_tW$ for the vanilla RNN.
 Its mean square is exact in mean field: $m_1 = \chi^T$.
@@ -59,33 +59,51 @@ Its mean square is exact in mean field: $m_1 = \chi^T$.
   approximation, and the histogram of a sampled (tied) network is the check.
   Tied minimalRNNs can deviate from the untied mean field near the critical line.
 
-[DER, theory.md §5, §6; paper's spectra figure unverified]
+\[DER, theory.md §5, §6; paper's spectra figure unverified\]
 """),
-    "readout": ("What are these numbers?", r"""
+    "readout": ("What are these?", r"""
 Fixed points of the mean-field maps at ★: $q^*$ (pre-activation variance),
 $c^*$ (correlation between two input sequences), and their slopes $\chi$.
 Each timescale is $\xi = -1/\ln\chi$, shown as ∞ when $\chi \ge 1$.
 Vanilla:
 $$q_t = \sigma_w^2\,\mathbb E[\phi(\sqrt{q_{t-1}}z)^2] + \sigma_v^2R + \sigma_b^2 .$$
-[DER, theory.md §3]
+\[DER, theory.md §3\]
 """),
-    "memory": ("What does the memory panel show?", r"""
+    "memory": ("What is this?", r"""
 Left: the timescales $\xi_c, \xi_{\rm jac}, \xi_q$ along a cut through ★ (the phase
 diagram's x parameter); above the line $\xi = T/k$ a length-T sequence should be trainable.
 Right: $C_t$ and $q_t/q^*$ of two sequences started from $h_0 = 0$, relaxing to their fixed
 points (dotted: the prediction $e^{-t/\xi}$).
 A correlation that relaxes slowly means the network remembers which input it saw.
 Finite networks near criticality decay as a power law at first, so a fitted χ reads < 1
-even at χ = 1. [DER, theory.md §3–4, §10]
+even at χ = 1. \[DER, theory.md §3–4, §10\]
 """),
 }
 
 
+#: Panel names shown in the header of each explanation card.
+PANEL_NAMES = {"phase": "Phase diagram", "spectrum": "Jacobian spectrum",
+               "readout": "Read-out at ★", "memory": "Memory depth"}
+
+
 def details(panel: str) -> html.Details:
-    """Collapsible explanation of ``panel`` (a key of :data:`TEXT`)."""
+    """Collapsible explanation of ``panel`` (a key of :data:`TEXT`).
+
+    Only the summary sits in the panel; the opened text is a card in a drawer
+    over the side bar (``assets/style.css``), so opening it never shrinks a
+    plot. ``assets/explain.js`` keeps one explanation open at a time and closes
+    it with the card's button or Escape.
+    """
     summary, body = TEXT[panel]
     return html.Details(className="explain panel-explain", id=f"explain-{panel}", children=[
         html.Summary(summary),
-        dcc.Markdown(body, mathjax=True, className="explain-body"),
-        html.P(PROVENANCE, className="provenance"),
+        html.Div(className="explain-card", role="region",
+                 **{"aria-label": f"Explanation: {PANEL_NAMES[panel]}"}, children=[
+            html.Div(className="explain-card-head", children=[
+                html.Span(PANEL_NAMES[panel], className="explain-card-title"),
+                html.Button("×", className="btn explain-close", title="Close (Esc)",
+                            **{"aria-label": "Close the explanation"})]),
+            dcc.Markdown(body, mathjax=True, className="explain-body"),
+            html.P(PROVENANCE, className="provenance"),
+        ]),
     ])

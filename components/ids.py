@@ -70,3 +70,8 @@ def wrap(name: str) -> str:
     return f"wrap-{name}"
 
 
+
+
+def download(panel: str, fmt: str) -> str:
+    """Id of the button downloading figure ``panel`` as ``fmt`` ("svg" or "png")."""
+    return f"download-{panel}-{fmt}"

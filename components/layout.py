@@ -16,9 +16,18 @@ from components.callbacks import parse
 from components.figures import message_figure
 from components.viewstate import ViewState
 
+#: Plotly config of every graph. The modebar's camera downloads SVG (file name set
+#: by assets/filenames.js); the panels' SVG/PNG buttons (:func:`_downloads`) give
+#: both formats. plotly.js 4's "Share chart" button uploads the figure to Plotly
+#: Cloud: removed (the app works offline and sends nothing away).
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
-                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d",
+                                           "sendChartToCloud"],
                 "toImageButtonOptions": {"format": "svg"}}
+#: Figures with download buttons: panel name -> (graph id, what the figure shows).
+FIGURES = {"phase": (ids.PHASE_GRAPH, "phase diagram"),
+           "spectrum": (ids.SPECTRUM_GRAPH, "spectrum"),
+           "memory": (ids.MEMORY_GRAPH, "memory-depth figure")}
 
 
 def serve_layout() -> html.Div:
@@ -130,10 +139,26 @@ def _graph(id_: str, label: str) -> html.Div:
     return html.Div(graph, className="graph-wrap", role="group", **{"aria-label": label})
 
 
-def _panel(title: str, body: list, cls: str, tools: list | None = None) -> html.Section:
-    return html.Section(className=f"panel {cls}", children=[
+def _downloads(panel: str) -> html.Div:
+    """SVG and PNG buttons of a figure (handled in assets/filenames.js)."""
+    graph_id, what = FIGURES[panel]
+    return html.Div(className="dl-group", role="group",
+                    **{"aria-label": f"Download the {what}"}, children=[
+        html.Button(fmt.upper(), className="btn btn-small dl-btn", id=ids.download(panel, fmt),
+                    title=f"Download the {what} as {fmt.upper()} (the file name carries "
+                          "the parameters)",
+                    **{"aria-label": f"Download the {what} as {fmt.upper()}",
+                       "data-graph": graph_id, "data-format": fmt})
+        for fmt in ("svg", "png")])
+
+
+def _panel(title: str, body: list, panel: str, tools: list | None = None) -> html.Section:
+    """A panel: head (title, tools), body, and a foot with its explanation's
+    summary and (figures only) the download buttons."""
+    foot = [explain.details(panel), _downloads(panel) if panel in FIGURES else None]
+    return html.Section(className=f"panel p-{panel}", children=[
         html.Div(className="panel-head", children=[html.H2(title), *(tools or [])]),
-        *body])
+        *body, html.Div(className="panel-foot", children=foot)])
 
 
 def _panels() -> list:
@@ -146,18 +171,15 @@ def _panels() -> list:
         _panel("Phase diagram", [
             _graph(ids.PHASE_GRAPH, "Phase diagram: timescale over the parameter plane; "
                                     "click to move the current point"),
-            html.Div(id=ids.PHASE_STATUS, className="sr-only", role="status"),
-            explain.details("phase")], "p-phase"),
+            html.Div(id=ids.PHASE_STATUS, className="sr-only", role="status")], "phase"),
         _panel("Jacobian spectrum", [
             _graph(ids.SPECTRUM_GRAPH, "Singular-value density of the T-step Jacobian"),
-            html.Div(id=ids.SPECTRUM_TEXT, className="spectrum-text"),
-            explain.details("spectrum")], "p-spectrum",
+            html.Div(id=ids.SPECTRUM_TEXT, className="spectrum-text")], "spectrum",
             sample_tools),
         _panel("Read-out at ★", [html.Div(
             dcc.Markdown(id=ids.READOUT, dangerously_allow_html=True),
-            className="readout", **{"aria-live": "polite"}), explain.details("readout")],
-            "p-readout"),
+            className="readout", **{"aria-live": "polite"})], "readout"),
         _panel("Memory depth", [_graph(ids.MEMORY_GRAPH, "Memory depth along a cut and "
-                                                         "the trajectories C_t, q_t"),
-                explain.details("memory")], "p-memory"),
+                                                         "the trajectories C_t, q_t")],
+               "memory"),
     ]

@@ -17,7 +17,7 @@ import pytest
 from test_browser import ARTIFACTS, browser, meta, page, server, settle, thumb_value  # noqa: F401
 
 import theory
-from components import export, url_state
+from components import explain, export, url_state
 from components.viewstate import ViewState
 from theory import presets
 
@@ -193,3 +193,112 @@ def test_presentation_mode_hides_what_the_link_names(page, theme):
     page.wait_for_timeout(400)
     page.screenshot(path=str(ARTIFACTS / f"present-{theme}.png"))
     assert page.errors == [] and page.outside == []
+
+
+GRAPH_IDS = ("phase-graph", "spectrum-graph", "memory-graph")
+BOXES_JS = """(ids) => ids.map(id => {
+  const r = document.querySelector('#' + id + ' .js-plotly-plot').getBoundingClientRect();
+  return [r.left, r.top, r.width, r.height];
+})"""
+CARD_JS = """(panel) => {
+  const r = document.querySelector('#explain-' + panel + ' .explain-card').getBoundingClientRect();
+  return [r.left, r.top, r.right, r.bottom];
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("present", [False, True])
+def test_open_explanations_leave_the_plots_their_size(page, present):
+    """At 1280x720 an open explanation sits beside the plots (a drawer over the
+    side bar), so no graph loses more than 5 % of its height (in fact none
+    moves), and the card covers no graph."""
+    link = url_state.encode(ViewState.default("vanilla"))
+    page.goto(page.base + "/" + link + ("&present=1" if present else ""))
+    page.wait_for_function(PANELS_SHOW_JS, arg=[list(GRAPH_IDS), link], timeout=60_000)
+    closed = page.evaluate(BOXES_JS, list(GRAPH_IDS))
+
+    def check(when: str) -> None:
+        page.wait_for_timeout(250)  # a Plotly resize would come within a frame or two
+        for g, before, now in zip(GRAPH_IDS, closed, page.evaluate(BOXES_JS, list(GRAPH_IDS)),
+                                  strict=True):
+            assert now[3] >= 0.95 * before[3], (when, g, before, now)
+
+    for panel in explain.TEXT:
+        page.click(f"#explain-{panel} summary")
+        page.wait_for_selector(f"#explain-{panel} mjx-container", timeout=30_000)
+        check(panel)
+        left, top, right, bottom = page.evaluate(CARD_JS, panel)
+        assert bottom - top > 200 and right <= min(b[0] for b in closed), (panel, right)
+    page.evaluate("() => document.querySelectorAll('details.panel-explain')"
+                  ".forEach(d => { d.open = true; })")
+    check("all opened")
+    # one drawer at a time: opening all leaves exactly one open
+    page.wait_for_function("() => document.querySelectorAll('details.panel-explain[open]')"
+                           ".length === 1")
+    assert page.errors == []
+
+
+#: What the page draws: Plotly's own layout values, the computed size of an axis
+#: title's text (a CSS override would show here), the line widths, legend and
+#: annotation boxes.
+DRAWN_JS = """(id) => {
+  const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+  const box = el => { const r = el.getBoundingClientRect();
+                      return [r.left, r.top, r.right, r.bottom]; };
+  const legend = gd.querySelector('.legend');
+  const labels = [...gd.querySelectorAll('.xtick text, text.xtitle, text.x2title')];
+  return {font: gd._fullLayout.font.size, paper: gd._fullLayout.paper_bgcolor,
+          title_px: getComputedStyle(gd.querySelector('text.xtitle')).fontSize,
+          title_font: gd._fullLayout.xaxis.title.font.size,
+          axis_width: gd._fullLayout.xaxis.linewidth,
+          widths: gd.data.map(t => t.line && t.line.width !== undefined ? t.line.width : null),
+          colorscale: gd.data[0].colorscale || null,
+          graph: box(gd), legend: legend ? box(legend) : null,
+          annotations: [...gd.querySelectorAll('.annotation')].map(box),
+          lowest_label: Math.max(...labels.map(el => el.getBoundingClientRect().bottom)),
+          filter: getComputedStyle(gd.closest('.graph-wrap')).filter};
+}"""
+
+
+def _inside(inner, outer, tol=1.0) -> bool:
+    return (inner[0] >= outer[0] - tol and inner[1] >= outer[1] - tol
+            and inner[2] <= outer[2] + tol and inner[3] <= outer[3] + tol)
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_presentation_mode_restyles_the_figures_themselves(page, theme):
+    """present=1 scales the figures through their Plotly layout (fonts 13 -> 17 px,
+    lines x1.6, 2 px axes; assets/figure_style.js), not by CSS; theme=dark gives a
+    dark paper without a CSS filter (the colour map keeps its true colours).
+    With both architectures the memory panel's legend lies inside its graph and
+    clear of the subplot titles, and the phase legend below the x-axis labels."""
+    from components.callbacks.plots import update_memory, update_phase
+
+    s = ViewState.default("both")
+    page.goto(page.base + "/" + url_state.encode(s) + f"&present=1&theme={theme}")
+    page.wait_for_function(PANELS_SHOW_JS, arg=[list(GRAPH_IDS[::2]), url_state.encode(s)],
+                           timeout=60_000)
+    page.wait_for_timeout(500)  # the phase legend is placed after the first draw
+    sent = {"memory-graph": update_memory(s), "phase-graph": update_phase(s, None)[0]}
+    for graph, fig in sent.items():
+        drawn = page.evaluate(DRAWN_JS, graph)
+        assert fig["layout"]["font"]["size"] == 13 and drawn["font"] == 17, graph
+        # Plotly draws axis titles at 1.2x the base font; no CSS rule overrides it
+        assert drawn["title_font"] == round(1.2 * 17) and drawn["title_px"] == "20px"
+        assert drawn["axis_width"] == 2 and drawn["filter"] == "none"
+        want = [t.get("line", {}).get("width") for t in fig["data"]]
+        assert drawn["widths"] == [None if w is None else pytest.approx(1.6 * w) for w in want]
+        assert drawn["paper"] == ("#191d24" if theme == "dark" else "white")
+        assert drawn["legend"] is not None and _inside(drawn["legend"], drawn["graph"]), graph
+    memory = page.evaluate(DRAWN_JS, "memory-graph")
+    assert not any(_overlap(memory["legend"], a) for a in memory["annotations"])
+    phase = page.evaluate(DRAWN_JS, "phase-graph")
+    assert phase["legend"][1] >= phase["lowest_label"]  # legend top below the labels
+    assert phase["colorscale"] == sent["phase-graph"]["data"][0]["colorscale"]
+    page.screenshot(path=str(ARTIFACTS / f"present-both-{theme}.png"))
+    assert page.errors == []

@@ -191,16 +191,21 @@ def _reference_shapes(view: Any, x0: float) -> list[dict]:
     ]
 
 
+#: Separates a subplot title from its line-style key; presentation mode
+#: (assets/figure_style.js) breaks the line there for the annotations named "title-key".
+KEY_SEP = "   "
+
+
 def _titles(view: Any) -> list[dict]:
     tk = view.T / view.k
     common = {"xref": "paper", "yref": "paper", "showarrow": False, "yanchor": "bottom",
-              "font": {"size": 13}}
+              "font": {"size": 13}, "name": "title-key"}
     return [
         {**common, "x": 0.0, "y": 1.0, "xanchor": "left",
-         "text": f"<b>ξ along {param_html(view.x)}</b>   ─ ξ<sub>c</sub>   ╌ ξ<sub>jac</sub>"
-                 "   ┈ ξ<sub>q</sub>   │ current"},
+         "text": f"<b>ξ along {param_html(view.x)}</b>{KEY_SEP}─ ξ<sub>c</sub>   ╌ "
+                 "ξ<sub>jac</sub>   ┈ ξ<sub>q</sub>   │ current"},
         {**common, "x": 0.55, "y": 1.0, "xanchor": "left",
-         "text": "<b>Two sequences from h<sub>0</sub> = 0</b>   ─ C<sub>t</sub>   ╌ "
+         "text": f"<b>Two sequences from h<sub>0</sub> = 0</b>{KEY_SEP}─ C<sub>t</sub>   ╌ "
                  "q<sub>t</sub>/q*   ┈ e<sup>−t/ξ</sup> prediction"},
         {"xref": "x domain", "yref": "y", "x": 1.0, "y": math.log10(tk), "xanchor": "right",
          "yanchor": "bottom", "showarrow": False, "font": {"size": 11, "color": "#444"},

@@ -275,8 +275,9 @@ def _layout(panels: Sequence[Any], view: Any) -> dict:
         None, uirevision=f"{view.mode}-{view.x}-{view.y}",
         clickmode="event", hovermode="closest", showlegend=True,
         margin={"l": 50, "r": 6, "t": 24, "b": 40},
+        # grey enough for the white T = k xi dashes and the black lines both to show
         legend={"orientation": "h", "x": 0, "y": -0.19, "yanchor": "top", "itemwidth": 30,
-                "font": {"size": 11}, "bgcolor": "#eeeeee", "tracegroupgap": 0},
+                "font": {"size": 11}, "bgcolor": "#cccccc", "tracegroupgap": 0},
     )
     for i, dom in enumerate(domains):
         s = _suffix(i)

@@ -78,21 +78,24 @@ def spectrum_figure(panels: Sequence[Any], view: Any, key: str) -> dict:
     shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": BAND[0], "x1": BAND[1],
                "y0": 0, "y1": 1, "fillcolor": "rgba(0,158,115,0.10)", "line": {"width": 0},
                "layer": "below"}]
-    notes.append({"x": 0.0, "y": 1.0, "xref": "x", "yref": "paper", "xanchor": "center",
-                  "yanchor": "top", "showarrow": False, "text": "s ∈ [½, 2]",
-                  "font": {"size": 11, "color": "#007a58"}})
+    # at the foot of the band: its top is where a peak near s = 1 is drawn
+    notes.append({"x": 0.0, "y": 0.01, "xref": "x", "yref": "paper", "xanchor": "center",
+                  "yanchor": "bottom", "showarrow": False, "text": "s ∈ [½, 2]",
+                  "font": {"size": 11, "color": "#007a58"}, "bgcolor": "rgba(255,255,255,0.7)"})
     layout = base_layout(
         meta, shapes=shapes, annotations=notes, hovermode="x unified",
         margin={"l": 56, "r": 10, "t": 26, "b": 44}, showlegend=True,
-        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 11}},
-        xaxis=axis(f"singular value s (T = {view.T})", log=True,
+        # T heads the legend rather than ending the axis title: both must fit a narrow panel
+        legend={"orientation": "h", "x": 0.0, "y": 1.0, "yanchor": "bottom",
+                "font": {"size": 11}, "title": {"text": f"T = {view.T} steps", "side": "top"}},
+        xaxis=axis("singular value s", log=True,
                    exponentformat="power", dtick=decade_step(panels), tickangle=0),
-        yaxis=axis("density per unit ln s", rangemode="tozero"),
+        yaxis=axis("density per ln s", rangemode="tozero"),
     )
     return {"data": data, "layout": layout}
 
 
-def decade_step(panels: Sequence[Any], max_ticks: int = 4) -> int:
+def decade_step(panels: Sequence[Any], max_ticks: int = 3) -> int:
     """Log-axis tick step in whole decades, so that at most ~``max_ticks`` labels show."""
     lo, hi = math.inf, -math.inf
     for p in panels:

@@ -29,6 +29,23 @@ GRID_HSCALE_2D = 0.5
 C_TOL = 1e-8
 
 
+@njit(cache=True, nogil=True, inline="always")
+def newton_step(x, f, df, lo, hi):
+    """One safeguarded Newton step (Numerical Recipes 9.4) for a root with f > 0 below it.
+
+    Returns the next iterate and the narrowed bracket (lo, hi); bisects when the
+    Newton step leaves the bracket. Shared by every fixed-point solve of ``theory``.
+    """
+    if f > 0.0:
+        lo = x
+    else:
+        hi = x
+    x_new = x - f / df if df != 0.0 else math.inf
+    if not (lo < x_new < hi) or not math.isfinite(x_new):
+        x_new = 0.5 * (lo + hi)
+    return x_new, lo, hi
+
+
 @njit(cache=True, nogil=True)
 def table_state(ct):
     """Work arrays of the cross-table lookups (``_cross_tables``) plus the moment buffer."""
@@ -91,13 +108,7 @@ def _c_solve(gate, code, sw2, const, mu, R, Sigma, qs, top, same_inputs, chi_j, 
         f, df = _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, x, gl_x, gl_w, stab, ts)
         if f == 0.0:
             return x, True
-        if f > 0.0:
-            lo = x
-        else:
-            hi = x
-        x_new = x - f / df if df != 0.0 else math.inf
-        if not (lo < x_new < hi) or not math.isfinite(x_new):
-            x_new = 0.5 * (lo + hi)
+        x_new, lo, hi = newton_step(x, f, df, lo, hi)
         # absolute floor: a root at exactly 0 (no shared input) is approached, not reached
         if abs(x_new - x) <= C_TOL * max(abs(x_new), 1e-6 * top) or hi - lo <= XTOL * hi:
             return x_new, True

@@ -14,12 +14,11 @@ correlation fixed point is exactly 1 and is decided from chi_jac, not from a
 stalled iteration.
 """
 
-import math
 
 import numpy as np
 from numba import njit
 
-from theory._cross_solve import MAXIT, XTOL, _c_solve
+from theory._cross_solve import MAXIT, XTOL, _c_solve, newton_step
 from theory._cross_tables import point_state
 from theory._gauss import (
     H_SCALE,
@@ -99,14 +98,7 @@ def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0, hscale, stab):
             f, df = _minimal_C_residual(p[0], p[1], p[2], p[3], p[4], p[5], x, hscale, stab)
         if f == 0.0:
             return x, True, n
-        if f > 0.0:
-            lo = x
-        else:
-            hi = x
-        step = -f / df if df != 0.0 else math.inf
-        x_new = x + step
-        if not (lo < x_new < hi) or not math.isfinite(x_new):
-            x_new = 0.5 * (lo + hi)
+        x_new, lo, hi = newton_step(x, f, df, lo, hi)
         # absolute floor: a root at exactly 0 (c* = 0 without shared input) is only approached
         if abs(x_new - x) <= XTOL * max(abs(x_new), 1e-6 * scale) or hi - lo <= XTOL * abs(hi):
             return x_new, True, n

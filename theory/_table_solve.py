@@ -5,11 +5,10 @@ read from a ``_tables`` table: every grid node, and the first guess of the
 minimalRNN point solver (whose direct-rule polish then takes one or two steps).
 """
 
-import math
 
 from numba import njit
 
-from theory._cross_solve import MAXIT, XTOL
+from theory._cross_solve import MAXIT, XTOL, newton_step
 from theory._tables import lookup
 
 
@@ -33,13 +32,7 @@ def _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, guess, m):
         f, df = _q_residual(code, tab, sw2, v, mu, R, x, m)
         if f == 0.0:
             return x, True
-        if f > 0.0:
-            lo = x
-        else:
-            hi = x
-        x_new = x - f / df if df != 0.0 else math.inf
-        if not (lo < x_new < hi) or not math.isfinite(x_new):
-            x_new = 0.5 * (lo + hi)
+        x_new, lo, hi = newton_step(x, f, df, lo, hi)
         if abs(x_new - x) <= 1e3 * XTOL * abs(x_new) or hi - lo <= 1e3 * XTOL * abs(hi):
             return x_new, True
         x = x_new

@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit
 
 from theory._smooth import gate_cross_fast, vanilla_cross_fast
-from theory._tables import lagrange6
+from theory._tables import stencil6
 
 MU_MAX = 10.0  # theory.PARAM_RANGES: |mu_b| <= 10
 D_MU = 1.0 / 8.0
@@ -108,11 +108,9 @@ def set_mu(tab, code, mu, ms, done):
     if tab.shape[0] == 0 or a > MU_MAX:
         ms[0] = 0.0
         return
-    x = a / D_MU + 2.0
-    k = min(max(int(x) - 2, 0), N_MU - 6)
+    k, w = stencil6(a / D_MU + 2.0, N_MU)
     ms[0] = 1.0
     ms[1] = k
-    w = lagrange6(x - k)
     for a in range(6):
         ms[2 + a] = w[a]
     ms[8] = 1.0 if code == 4 and mu < 0.0 else 0.0
@@ -137,11 +135,9 @@ def set_q(q, ns):
     if not (Q_LO <= q <= Q_HI):
         ns[0] = 0.0
         return
-    xu = (math.log(q) - U_LO) / DU + 2.0
-    ku = min(max(int(xu) - 2, 0), N_U - 6)
+    ku, w = stencil6((math.log(q) - U_LO) / DU + 2.0, N_U)
     ns[0] = 1.0
     ns[1] = ku
-    w = lagrange6(xu - ku)
     for a in range(6):
         ns[2 + a] = w[a]
     ns[8] = math.sqrt(q)
@@ -163,9 +159,7 @@ def cross_lookup(tab, ms, done, slab, ns, c, out):
             _fill_row(tab, ms, slab, ku + a, ku + a)
             done[ku + a] = True
     tau = math.asinh(ns[8] * math.sqrt(0.5 * (1.0 - c))) * ns[9]
-    xt = tau / DT + 2.0
-    kt = min(max(int(xt) - 2, 0), N_T - 6)
-    wt = lagrange6(xt - kt)
+    kt, wt = stencil6(tau / DT + 2.0, N_T)
     for f in range(tab.shape[0]):
         acc = 0.0
         for a in range(6):

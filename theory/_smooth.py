@@ -37,7 +37,7 @@ from theory._gauss import (
     phi_and_derivs,
     vanilla_cross,
 )
-from theory._tables import lagrange4, lagrange6
+from theory._tables import lagrange4, stencil6
 
 N_RHO = 161
 RHO_MAX = 0.9995  # sigma = rho / sqrt(1 - rho^2) up to ~31.6, i.e. q (1 - c^2) <= 1000
@@ -128,9 +128,7 @@ def cross(code, tab, t_half, mu, q, c, hscale):
             lim = 1.0 if t > 0.0 else (-1.0 if code == TANH else 0.0)
             sf, sd = lim, 0.0
         else:
-            xt = (t + t_half) / dt
-            kt = min(max(int(xt) - 2, 0), N_T - 6)
-            wt = lagrange6(xt - kt)
+            kt, wt = stencil6((t + t_half) / dt, N_T)
             sf = 0.0
             sd = 0.0
             for a in range(4):

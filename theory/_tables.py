@@ -82,6 +82,14 @@ def lagrange6(x):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def stencil6(x, n):
+    """First row k of the 6-point stencil around fractional row ``x`` in a table of
+    ``n`` rows (clipped to the table), and its Lagrange weights."""
+    k = min(max(int(x) - 2, 0), n - 6)
+    return k, lagrange6(x - k)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _stencil(q):
     """First table row of the interpolation stencil at ``q`` and its four weights."""
     x = (math.log(q) - U0) / DU
@@ -222,9 +230,7 @@ def build_mu_stack(code, k0, k1, stack):
 @njit(cache=True, nogil=True)
 def table_at_mu(stack, mu):
     """The moment table at ``mu`` interpolated from ``stack`` (|mu| <= MU_TAB_MAX)."""
-    x = mu / D_MU_TAB + MU_PAD
-    k = min(max(int(math.floor(x)) - 2, 0), N_MU_TAB - 6)
-    w = lagrange6(x - k)
+    k, w = stencil6(mu / D_MU_TAB + MU_PAD, N_MU_TAB)  # |mu| <= MU_TAB_MAX: row >= 2
     out = np.zeros((N_TAB, 6))
     for a in range(6):
         out += w[a] * stack[k + a]
@@ -242,9 +248,7 @@ def table_rows_at_mu(stack, mu, q_lo, q_hi):
     costs a few microseconds instead of a full table.
     """
     tab = np.zeros((N_TAB, 6))
-    x = mu / D_MU_TAB + MU_PAD
-    k = min(max(int(math.floor(x)) - 2, 0), N_MU_TAB - 6)
-    w = lagrange6(x - k)
+    k, w = stencil6(mu / D_MU_TAB + MU_PAD, N_MU_TAB)  # |mu| <= MU_TAB_MAX: row >= 2
     i0 = max(int((math.log(max(q_lo, Q_TAB)) - U0) / DU) - 3, 0)
     i1 = min(int((math.log(min(max(q_hi, Q_TAB), Q_MAX)) - U0) / DU) + 5, N_TAB)
     for i in range(i0, i1):

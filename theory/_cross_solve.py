@@ -81,9 +81,14 @@ def _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, x, gl_x, gl_w, stab, t
 @njit(cache=True, nogil=True, inline="always")
 def _c_solve(gate, code, sw2, const, mu, R, Sigma, qs, top, same_inputs, chi_j, x0, gl_x,
              gl_w, stab, ts):
-    """Stable fixed point x in [0, top] of eq. (3.2) / (4.2) reached from 0 (as ``_solvers``)."""
+    """Stable fixed point x in [0, top] of eq. (3.2) / (4.2) reached from 0 (as ``_solvers``).
+
+    Returns (x, converged, fresh): ``fresh`` says that ``ts[5]`` holds the cross
+    moments at an x within ``C_TOL`` (relative) of the returned one, so the caller
+    need not look them up again.
+    """
     if top <= 0.0 or (same_inputs and chi_j <= 1.0):
-        return top, True  # no variance, or identical inputs in the ordered phase: c* = 1
+        return top, True, False  # no variance, or identical inputs when ordered: c* = 1
     hi = top
     if same_inputs:
         found = False
@@ -95,22 +100,24 @@ def _c_solve(gate, code, sw2, const, mu, R, Sigma, qs, top, same_inputs, chi_j, 
                 found = True
                 break
         if not found:
-            return top, True
+            return top, True, False
     lo = 0.0
     if not 0.0 < x0 < hi:
         f_lo, _ = _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, 0.0, gl_x, gl_w, stab,
                               ts)
         if f_lo <= 0.0:
-            return 0.0, True
+            return 0.0, True, True
         x0 = 0.5 * hi
     x = x0
     for _ in range(MAXIT):
         f, df = _c_residual(gate, code, sw2, const, mu, R, Sigma, qs, x, gl_x, gl_w, stab, ts)
         if f == 0.0:
-            return x, True
+            return x, True, True
         x_new, lo, hi = newton_step(x, f, df, lo, hi)
         # absolute floor: a root at exactly 0 (no shared input) is approached, not reached
-        if abs(x_new - x) <= C_TOL * max(abs(x_new), 1e-6 * top) or hi - lo <= XTOL * hi:
-            return x_new, True
+        if abs(x_new - x) <= C_TOL * max(abs(x_new), 1e-6 * top):
+            return x_new, True, True
+        if hi - lo <= XTOL * hi:
+            return x_new, True, False
         x = x_new
-    return x, False
+    return x, False, False

@@ -16,14 +16,15 @@ from numba import njit
 
 from theory._cross_solve import _c_solve, _cross, table_state
 from theory._cross_tables import set_mu, set_q
+from theory._gate_walk import walk_gate_Q
 from theory._gauss import LINEAR, RELU
 from theory._solvers import N_OUT, vanilla_point
 from theory._table_solve import _q_residual, _solve
-from theory._tables import NO_STACK, lookup, scan_gate_Q_into
+from theory._tables import NO_STACK, scan_gate_Q_into
 
-#: Scan points of the minimalRNN Q-map on grids: 3 per decade over 1e-10 R .. R (root
-#: pairs closer than that are found by ``scan_gate_Q``'s local-minimum refinement); the
-#: point solver uses ``_solvers.N_SCAN``.
+#: Scan points of the minimalRNN Q-map where a node's profile walk (``_gate_walk``)
+#: cannot decide: 3 per decade over 1e-10 R .. R (root pairs closer than that are found
+#: by ``scan_gate_Q``'s local-minimum refinement); the point solver uses ``_solvers.N_SCAN``.
 N_SCAN_GRID = 31
 
 @njit(cache=True, nogil=True, inline="always")
@@ -36,8 +37,7 @@ def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, c_guess, want_c, g
     if f_lo > 0.0:
         qs, conv = _solve(code, tab, sw2, v, mu, R, v, f_lo, hi, guess, m)
     else:
-        qs, conv = v, True
-    lookup(tab, code, mu, qs, m)
+        qs, conv = v, True  # m: the moments at q = v
     res[:] = np.nan
     res[0] = qs
     res[1] = m[0]
@@ -50,10 +50,11 @@ def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, c_guess, want_c, g
     if want_c:
         const = sv * sv * R * Sigma + sb * sb
         set_q(qs, ts[4])
-        xs, cconv = _c_solve(False, code, sw2, const, mu, R, Sigma, qs, qs, v - const <= 0.0,
-                             res[6], c_guess * qs, gl_x, gl_w, stab, ts)
+        xs, cconv, fresh = _c_solve(False, code, sw2, const, mu, R, Sigma, qs, qs,
+                                    v - const <= 0.0, res[6], c_guess * qs, gl_x, gl_w, stab, ts)
         c = xs / qs if qs > 0.0 else 1.0
-        _cross(False, code, mu, qs, min(c, 1.0), gl_x, gl_w, stab, ts)
+        if not fresh:
+            _cross(False, code, mu, qs, min(c, 1.0), gl_x, gl_w, stab, ts)
         e = ts[5]
         res[2] = c
         res[3] = e[0] / res[1] if res[1] > 0.0 else 1.0
@@ -97,13 +98,16 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess, stab, ts, xs, fs):
+def _minimal_node(tab, prof, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess, stab, ts, xs,
+                  fs):
     sw2 = sw * sw
     v = sv * sv * R + sb * sb
-    lo, f_lo, hi, n_stable = scan_gate_Q_into(tab, sw2, v, mu, R, N_SCAN_GRID, xs, fs)
-    Qs, conv = _solve(4, tab, sw2, v, mu, R, lo, f_lo, hi, 0.5 * (lo + hi), m)
-    qs = sw2 * Qs + v
-    lookup(tab, 4, mu, qs, m)
+    lo, f_lo, hi, n_stable, guess, ok = walk_gate_Q(prof, tab, sw2, v, mu, R)
+    if not ok:
+        lo, f_lo, hi, n_stable = scan_gate_Q_into(tab, sw2, v, mu, R, N_SCAN_GRID, xs, fs)
+        guess = 0.5 * (lo + hi)
+    Qs, conv = _solve(4, tab, sw2, v, mu, R, lo, f_lo, hi, guess, m)
+    qs = sw2 * Qs + v  # m: the moments within C_TOL of qs (``_solve``)
     res[:] = np.nan
     res[0] = qs
     res[1] = Qs
@@ -116,19 +120,23 @@ def _minimal_node(tab, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess, stab, 
     if want_c:
         const = sv * sv * R * Sigma + sb * sb
         set_q(qs, ts[4])
-        xs, cconv = _c_solve(True, 4, sw2, const, mu, R, Sigma, qs, Qs, Sigma >= 1.0, res[6],
-                             C_guess * Qs, np.empty(0), np.empty(0), stab, ts)
+        xs, cconv, fresh = _c_solve(True, 4, sw2, const, mu, R, Sigma, qs, Qs, Sigma >= 1.0,
+                                    res[6], C_guess * Qs, np.empty(0), np.empty(0), stab, ts)
         res[3] = xs / Qs
         res[2] = (sw2 * xs + const) / qs
-        _cross(True, 4, mu, qs, min(res[2], 1.0), np.empty(0), np.empty(0), stab, ts)
+        if not fresh:
+            _cross(True, 4, mu, qs, min(res[2], 1.0), np.empty(0), np.empty(0), stab, ts)
         e = ts[5]
         res[5] = e[0] + sw2 * e[1] * (xs + R * Sigma)
         res[9] = 1.0 if cconv else 0.0
 
 
 @njit(cache=True, nogil=True)
-def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, stab, ct, out):
-    """Fill ``out[:, j, i]`` for every node (minimalRNN); ``ct`` as in ``vanilla_grid``."""
+def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, profs, tab_idx, want_c, stab, ct, out):
+    """Fill ``out[:, j, i]`` for every node (minimalRNN); ``ct`` as in ``vanilla_grid``.
+
+    ``profs[k]``: the ``_gate_walk.fill_profile`` of table ``tabs[k]``.
+    """
     ny, nx = SW.shape
     m = np.zeros(6)
     res = np.zeros(N_OUT)
@@ -141,7 +149,8 @@ def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, stab, ct, out)
             if want_c and MU[j, i] != mu_set:
                 mu_set = MU[j, i]
                 set_mu(ct, 4, mu_set, ts[1], ts[2])
-            _minimal_node(tabs[tab_idx[j, i]], SW[j, i], SB[j, i], SV[j, i], MU[j, i],
-                          R, Sigma, want_c, res, m, C_guess, stab, ts, xs, fs)
+            k = tab_idx[j, i]
+            _minimal_node(tabs[k], profs[k], SW[j, i], SB[j, i], SV[j, i], MU[j, i], R, Sigma,
+                          want_c, res, m, C_guess, stab, ts, xs, fs)
             C_guess = res[3] if want_c else -1.0
             out[:, j, i] = res

@@ -20,6 +20,7 @@ from numba import njit
 
 from theory._cross_solve import MAXIT, XTOL, _c_solve, newton_step
 from theory._cross_tables import point_state
+from theory._gate_walk import N_PROFILE, fill_profile, low_profile_at_mu, walk_gate_Q
 from theory._gauss import (
     H_SCALE,
     LINEAR,
@@ -157,7 +158,7 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, sta
     const = sigma_v * sigma_v * R * Sigma + sigma_b * sigma_b
     x0 = -1.0
     if ct.shape[0] > 0 and code != RELU and code != LINEAR:  # first guess from the tables
-        x0, _ = _c_solve(False, code, sw2, const, mu, R, Sigma, qs, qs, v - const <= 0.0, out[6],
+        x0, _, _ = _c_solve(False, code, sw2, const, mu, R, Sigma, qs, qs, v - const <= 0.0, out[6],
                          -1.0, gl_x, gl_w, stab, point_state(ct, code, mu, qs))
     xs, cconv, cit = _vanilla_c_solve(code, sw2, const, mu, qs, v - const, out[6], gl_x, gl_w,
                                       x0, H_SCALE, stab)
@@ -198,19 +199,20 @@ def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w, x0,
 
 
 @njit(cache=True, nogil=True)
-def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab, ct, mstack):
+def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab, ct, mstack, lstack):
     """Fixed points and slopes of the minimalRNN (theory.md 4.1-4.3).
 
-    ``stab``, ``ct``: as in :func:`vanilla_point`. ``mstack`` (the gate's moment
-    stack of ``_tables`` or ``NO_STACK``): the Q-map scan and a first Newton guess use
-    it; the bracket is then checked with the direct rule (the scan is redone
-    directly if a sign disagrees) and the root polished with the direct rule.
+    ``stab``, ``ct``: as in :func:`vanilla_point`. ``mstack``, ``lstack`` (the gate's
+    moment stack of ``_tables`` and low-q profile stack of ``_gate_walk``, or empty):
+    the walk over the Q-map's sign changes and a first Newton guess use them; the
+    bracket is then checked with the direct rule (the Q-map is scanned directly
+    if a sign disagrees) and the root polished with the direct rule.
     """
     out = np.full(N_OUT, np.nan)
     sw2 = sigma_w * sigma_w
     v = sigma_v * sigma_v * R + sigma_b * sigma_b
     p = np.array([sw2, v, mu, R, 0.0, 0.0])
-    lo, f_lo, hi, n_stable, x0 = _minimal_Q_bracket(sw2, v, mu, R, mstack)
+    lo, f_lo, hi, n_stable, x0 = _minimal_Q_bracket(sw2, v, mu, R, mstack, lstack)
     Qs, conv, it = _polish(2, p, lo, f_lo, hi, np.empty(0), np.empty(0), x0, H_SCALE,
                            NO_TABLE)
     qs = sw2 * Qs + v
@@ -226,7 +228,7 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab, ct, mstack):
     const = sigma_v * sigma_v * R * Sigma + sigma_b * sigma_b
     x0 = -1.0
     if ct.shape[0] > 0:  # first guess from the tables
-        x0, _ = _c_solve(True, 4, sw2, const, mu, R, Sigma, qs, Qs, Sigma >= 1.0, out[6], -1.0,
+        x0, _, _ = _c_solve(True, 4, sw2, const, mu, R, Sigma, qs, Qs, Sigma >= 1.0, out[6], -1.0,
                          np.empty(0), np.empty(0), stab, point_state(ct, 4, mu, qs))
     xs, cconv, cit = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, out[6], x0, H_SCALE,
                                       stab)
@@ -240,15 +242,21 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab, ct, mstack):
 
 
 @njit(cache=True, nogil=True)
-def _minimal_Q_bracket(sw2, v, mu, R, mstack):
+def _minimal_Q_bracket(sw2, v, mu, R, mstack, lstack):
     """Bracket (lo, F(lo) > 0, hi), stable-root count and first guess of the Q-map root."""
-    if mstack.shape[0] > 0 and abs(mu) <= MU_TAB_MAX:
-        tab = table_rows_at_mu(mstack, mu, v, sw2 * R + v)
-        lo, f_lo, hi, n_stable = scan_gate_Q(tab, sw2, v, mu, R, N_SCAN)
+    if mstack.shape[0] > 0 and lstack.shape[0] > 0 and abs(mu) <= MU_TAB_MAX:
+        q_end = sw2 * R + v
+        tab = table_rows_at_mu(mstack, mu, v, q_end)
+        prof = fill_profile(tab, low_profile_at_mu(lstack, mu), np.empty((3, N_PROFILE)), v,
+                            q_end)
+        lo, f_lo, hi, n_stable, x0, ok = walk_gate_Q(prof, tab, sw2, v, mu, R)
+        if not ok:
+            lo, f_lo, hi, n_stable = scan_gate_Q(tab, sw2, v, mu, R, N_SCAN)
+            x0 = 0.5 * (lo + hi)
         f_lo_d, _ = _minimal_Q_residual(sw2, v, mu, R, lo)
         f_hi_d, _ = _minimal_Q_residual(sw2, v, mu, R, hi)
         if f_lo_d > 0.0 >= f_hi_d:
-            x0, _ = _solve(4, tab, sw2, v, mu, R, lo, f_lo_d, hi, 0.5 * (lo + hi), np.zeros(6))
+            x0, _ = _solve(4, tab, sw2, v, mu, R, lo, f_lo_d, hi, x0, np.zeros(6))
             return lo, f_lo_d, hi, n_stable, x0
     lo, f_lo, hi, n_stable = scan_gate_Q(NO_GATE_TABLE, sw2, v, mu, R, N_SCAN)
     return lo, f_lo, hi, n_stable, 0.5 * (lo + hi)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from theory import _solvers
 from theory._cross_tables import NO_CROSS_TABLE
+from theory._gate_walk import NO_LOW_STACK
 from theory._gauss import PHI_CODES, vanilla_moments
 from theory._smooth import NO_TABLE
 from theory._tables import NO_STACK
@@ -170,7 +171,7 @@ def critical_init_minimal(T: int, delta: float = 0.1, sigma_v: float = 1.0, R: f
     row, ok = None, False
     for _ in range(MAX_REFINE):
         row = _solvers.minimal_point(sw, sigma_b, sigma_v, mu, R, 1.0, NO_TABLE, NO_CROSS_TABLE,
-                                     NO_STACK)
+                                     NO_STACK, NO_LOW_STACK)
         chi = row[6]
         if chi > 1.0 or (row[11] == 0.0 and row[4] > 1.0):
             sw *= 0.5

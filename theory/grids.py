@@ -23,9 +23,14 @@ import math
 import contourpy
 import numpy as np
 
-from theory import _cross_tables, _grid_kernels, _smooth, _solvers
+from theory import _cross_tables, _gate_walk, _grid_kernels, _smooth, _solvers
 from theory._gauss import GL_W, GL_X, LINEAR, PHI_CODES, RELU, SIGMOID
-from theory._smooth_cache import cross_table, moment_stack, smoothing_table
+from theory._smooth_cache import (
+    cross_table,
+    low_profile_stack,
+    moment_stack,
+    smoothing_table,
+)
 from theory._tables import MU_TAB_MAX, build_table, table_at_mu
 from theory.types import (
     PHASE_TOL,
@@ -54,6 +59,30 @@ def _table(code: int, mu: float) -> np.ndarray:
     if abs(mu) <= MU_TAB_MAX:
         return table_at_mu(moment_stack(code), mu)
     return build_table(code, mu)
+
+
+@functools.lru_cache(maxsize=1024)
+def _profile(mu: float) -> np.ndarray:
+    """The gate profile at ``mu`` (``_gate_walk.fill_profile``) that minimalRNN grids walk."""
+    if abs(mu) <= MU_TAB_MAX:
+        low = _gate_walk.low_profile_at_mu(low_profile_stack(), mu)
+    else:
+        low = _gate_walk.low_profile(mu)
+    prof = np.zeros((3, _gate_walk.N_PROFILE))
+    return _gate_walk.fill_profile(_table(SIGMOID, mu), low, prof, 0.0, math.inf)
+
+
+@functools.lru_cache(maxsize=4)
+def _stacked_tables(code: int, mus: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Tables (and, for the gate, profiles) of every ``mu`` of a grid, stacked once.
+
+    Cached: a redrawn plane with the same mu values (the usual case: mu_b is not on
+    an axis, or the axis did not change) reuses the stacks instead of copying ~10 MB.
+    """
+    tabs = np.stack([_table(code, mu) for mu in mus])
+    if code != SIGMOID:
+        return tabs, np.zeros((1, 1, 1))
+    return tabs, np.stack([_profile(mu) for mu in mus])
 
 
 def _check_axis(name: str, values: object) -> np.ndarray:
@@ -126,10 +155,10 @@ def _raw_grid(p: Params, xn: str, xs: np.ndarray, yn: str, ys: np.ndarray,
     code = SIGMOID if p.arch == "minimal" else PHI_CODES[p.phi]
     mus, tab_idx = np.unique(arrays["mu_b"], return_inverse=True)
     if code in (RELU, LINEAR):
-        tabs = np.zeros((1, 1, 6))
+        tabs, profs = np.zeros((1, 1, 6)), np.zeros((1, 1, 1))
         tab_idx = np.zeros_like(tab_idx)
     else:
-        tabs = np.stack([_table(code, float(mu)) for mu in mus])
+        tabs, profs = _stacked_tables(code, tuple(float(mu) for mu in mus))
     tab_idx = tab_idx.reshape(X.shape).astype(np.int64)
     out = np.full((_solvers.N_OUT,) + X.shape, np.nan)
     sw, sb, sv, mu = (np.ascontiguousarray(arrays[k])
@@ -137,8 +166,8 @@ def _raw_grid(p: Params, xn: str, xs: np.ndarray, yn: str, ys: np.ndarray,
     stab = smoothing_table(code) if want_c else _smooth.NO_TABLE
     ct = cross_table(code) if want_c else _cross_tables.NO_CROSS_TABLE
     if p.arch == "minimal":
-        _grid_kernels.minimal_grid(sw, sb, sv, mu, p.R, p.Sigma, tabs, tab_idx, want_c, stab, ct,
-                                   out)
+        _grid_kernels.minimal_grid(sw, sb, sv, mu, p.R, p.Sigma, tabs, profs, tab_idx, want_c,
+                                   stab, ct, out)
     else:
         _grid_kernels.vanilla_grid(code, sw, sb, sv, mu, p.R, p.Sigma, tabs, tab_idx,
                                    want_c, GL_X, GL_W, stab, ct, out)

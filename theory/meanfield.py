@@ -19,7 +19,12 @@ import numpy as np
 
 from theory import _solvers
 from theory._gauss import ERF, GL_W, GL_X, PHI_CODES, SIGMOID, TANH
-from theory._smooth_cache import cross_table, moment_stack, smoothing_table
+from theory._smooth_cache import (
+    cross_table,
+    low_profile_stack,
+    moment_stack,
+    smoothing_table,
+)
 from theory._tables import NO_STACK
 from theory.types import Params, PointResult, Trajectory, phase_of, xi_from_chi
 
@@ -37,7 +42,7 @@ def _raw_point(p: Params) -> np.ndarray:
         )
     return _solvers.minimal_point(p.sigma_w, p.sigma_b, p.sigma_v, p.mu_b, p.R, p.Sigma,
                                   smoothing_table(SIGMOID), cross_table(SIGMOID),
-                                  moment_stack(SIGMOID))
+                                  moment_stack(SIGMOID), low_profile_stack())
 
 
 def branch_of(arch: str, chi_jac: float, bistable: bool) -> str | None:

@@ -1,0 +1,202 @@
+"""Numba kernels: the minimalRNN Q-map's roots from a per-mu profile (private).
+
+At fixed mu the sign of the Q-map residual (theory.md eq. 4.1)
+
+    F(Q) = E[u^2] Q + E[(1-u)^2] R - Q = (1 - E[u^2]) (R a(q) - Q),
+    a(q) = E[(1-u)^2] / (1 - E[u^2]),   q = sigma_w^2 Q + v,
+
+depends on the node's parameters only through the line Q = (q - v) / sigma_w^2:
+a(q) is one function of q per mu. A *profile* holds a on the nodes of the 1-D
+table (``_tables``, 64 per e-fold of q) and on a coarser extension down to
+q = ``Q_PROFILE_MIN`` (direct quadrature, read from a stack over mu like the
+tables), with the min and max of a over blocks of ``BLOCK`` nodes. A node then
+finds every sign change of F on the profile nodes between q = v (Q = 0) and
+q = v + sigma_w^2 R (Q = R) by a walk that skips every block whose bounds certify
+one sign, instead of evaluating F at 31 (grid) or 64 (point) scan points
+(``_tables.scan_gate_Q``). The node values resolve root pairs ~1.6 % apart in q
+(table region), far finer than such scans; at
+(mu_b, v, R, sigma_w^2) = (7.5, 0, 1, 45.0) the 64-point scan misses a second
+stable root at Q = 0.33 that the walk finds.
+
+The bracket of the reached root is then checked with the table's F itself; if
+the check fails (a root within rounding of a node, a q outside the profile) the
+caller falls back to ``scan_gate_Q``.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from theory._gauss import gate_moments
+from theory._tables import (
+    D_MU_TAB,
+    DU,
+    MU_PAD,
+    N_MU_TAB,
+    N_TAB,
+    U0,
+    _gate_F,
+    _hidden_pair,
+    stencil6,
+)
+
+BLOCK = 8  # profile nodes per certified block
+Q_PROFILE_MIN = 1e-6  # first node; below it a(q) = a(0) (1 + O(q)) is taken as constant
+DU_LOW = 0.5  # node step in log q below the table (a varies by O(q) there)
+N_LOW = int(math.ceil((U0 - math.log(Q_PROFILE_MIN)) / DU_LOW))
+N_PROFILE = N_LOW + N_TAB
+N_BLOCKS = (N_PROFILE - 1 + BLOCK - 1) // BLOCK
+#: The profile nodes q_k (increasing): N_LOW below the table, then the table's rows.
+Q_NODES = np.concatenate((np.exp(U0 - DU_LOW * np.arange(N_LOW, 0, -1)),
+                          np.exp(U0 + DU * np.arange(N_TAB))))
+NO_LOW_STACK = np.zeros((0, N_LOW))  # "no low-q profile stack": the point solver scans
+#: Relative widening of the block bounds: far above what a can do between two nodes
+#: (~h^2 a''/8 ~ 3e-5 a for |d^2 a / d(log q)^2| ~ a), so a certified block has no sign
+#: change in the interpolant; blocks it leaves uncertified are checked node by node.
+BOUND_SLACK = 1e-2
+
+
+@njit(cache=True, nogil=True)
+def _ratio(m1, m5):
+    """a = E[(1-u)^2] / (1 - E[u^2]), with 1 - E[u^2] = 2 E[1-u] - E[(1-u)^2] (no cancellation)."""
+    return m1 / (2.0 * m5 - m1)
+
+
+@njit(cache=True, nogil=True)
+def low_profile(mu):
+    """a(q) at the N_LOW profile nodes below the table, by direct quadrature."""
+    out = np.empty(N_LOW)
+    for k in range(N_LOW):
+        m = gate_moments(mu, Q_NODES[k])
+        out[k] = _ratio(m[1], m[5])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def build_low_stack(stack):
+    """``low_profile`` at every mu row of the moment stack (``_tables.build_mu_stack``)."""
+    for k in range(N_MU_TAB):
+        stack[k] = low_profile((k - MU_PAD) * D_MU_TAB)
+
+
+@njit(cache=True, nogil=True)
+def low_profile_at_mu(stack, mu):
+    """``low_profile(mu)`` interpolated from ``build_low_stack`` (|mu| <= MU_TAB_MAX)."""
+    k, w = stencil6(mu / D_MU_TAB + MU_PAD, N_MU_TAB)
+    out = np.zeros(N_LOW)
+    for a in range(6):
+        out += w[a] * stack[k + a]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def fill_profile(tab, low, prof, q_lo, q_hi):
+    """Profile of a(q) from a gate table and its ``low_profile``, for q in [q_lo, q_hi].
+
+    ``prof`` (3, N_PROFILE): row 0 a(q_k) at the nodes ``Q_NODES``; rows 1 and 2
+    (first N_BLOCKS entries) the widened min and max of a over the nodes
+    BLOCK b .. BLOCK (b + 1), both ends included. Only the nodes from the one below
+    q_lo to the one above q_hi are filled (``tab`` may hold only the rows those
+    need, ``_tables.table_rows_at_mu``); a block with a node outside gets bounds
+    that certify nothing.
+    """
+    k0 = max(_first_node_above(Q_NODES, q_lo) - 1, 0)
+    k1 = min(_first_node_above(Q_NODES, q_hi), N_PROFILE - 1)
+    for k in range(k0, k1 + 1):
+        if k < N_LOW:
+            prof[0, k] = low[k]
+        else:
+            prof[0, k] = _ratio(math.exp(tab[k - N_LOW, 1]), math.exp(tab[k - N_LOW, 5]))
+    for b in range(N_BLOCKS):
+        j0, j1 = b * BLOCK, min(b * BLOCK + BLOCK, N_PROFILE - 1)
+        if j0 < k0 or j1 > k1:
+            prof[1, b], prof[2, b] = -math.inf, math.inf
+            continue
+        lo = hi = prof[0, j0]
+        for k in range(j0 + 1, j1 + 1):
+            lo = min(lo, prof[0, k])
+            hi = max(hi, prof[0, k])
+        prof[1, b] = lo * (1.0 - BOUND_SLACK)
+        prof[2, b] = hi * (1.0 + BOUND_SLACK)
+    return prof
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _first_node_above(qn, q):
+    """Index of the first profile node > q (bisection; N_PROFILE if none)."""
+    lo, hi = 0, qn.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if qn[mid] > q:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def walk_gate_Q(prof, tab, sw2, v, mu, R):
+    """Bracket of the Q-map root reached from Q = 0 and the stable-root count.
+
+    As ``_tables.scan_gate_Q``: returns (lo, f_lo, hi, n_stable) with
+    F(lo) > 0 >= F(hi), then a secant first guess and ``ok`` (False when the
+    profile cannot decide: the caller then scans). Sign changes + -> - of F on
+    the profile nodes are stable roots; the walk skips blocks whose bounds
+    certify one sign. A positive local minimum of F on the nodes that is shallow
+    for its curvature may hide a root pair between two nodes (next to the
+    saddle-node): F is minimised there (``_tables._hidden_pair``) as in the scan.
+    """
+    qn, a = Q_NODES, prof[0]
+    q_end = v + sw2 * R
+    if not (sw2 > 0.0 and R > 0.0) or q_end >= qn[-1]:
+        return 0.0, 0.0, R, 0, 0.0, False
+    k_first = _first_node_above(qn, v)
+    k = k_first
+    # sign of F just above Q = 0 is +: F(0) = E[(1-u)^2] R > 0
+    pos = True
+    n_stable = 0
+    lo, hi = 0.0, R  # bracket (in Q) of the first + -> - change
+    scale = sw2 * R
+    while k < N_PROFILE and qn[k] < q_end:
+        b = k // BLOCK
+        if k % BLOCK == 0 and b < N_BLOCKS:
+            k_last = min(k + BLOCK, N_PROFILE - 1)
+            if qn[k_last] < q_end:
+                if pos and scale * prof[1, b] + v - qn[k_last] > 0.0:
+                    k = k_last  # the whole block stays positive
+                    continue
+                if (not pos) and scale * prof[2, b] + v - qn[k] <= 0.0:
+                    k = k_last  # the whole block stays non-positive
+                    continue
+        d = scale * a[k] + v - qn[k]
+        if pos and d <= 0.0:
+            n_stable += 1
+            if n_stable == 1:
+                lo = (qn[k - 1] - v) / sw2 if k > k_first else 0.0
+                hi = (qn[k] - v) / sw2
+        elif pos and k > k_first and k + 1 < N_PROFILE and qn[k + 1] < q_end:
+            d_prev = scale * a[k - 1] + v - qn[k - 1]
+            d_next = scale * a[k + 1] + v - qn[k + 1]
+            # a local minimum within its curvature of 0: the interpolant may dip below
+            if d_prev > d and d_next > d and d < d_prev + d_next - 2.0 * d:
+                q_a, q_b = (qn[k - 1] - v) / sw2, (qn[k + 1] - v) / sw2
+                xm, fm = _hidden_pair(tab, sw2, v, mu, R, q_a, q_b)
+                if fm <= 0.0:
+                    n_stable += 1
+                    if n_stable == 1:
+                        lo, hi = q_a, xm
+        pos = d > 0.0
+        k += 1
+    if pos:  # F(R) = (1 - E[u^2]) R (a - 1) <= 0: a last change just below Q = R
+        n_stable += 1
+        if n_stable == 1:
+            lo = (qn[k - 1] - v) / sw2 if k > k_first else 0.0
+            hi = R
+    # the bracket, checked against the table's F
+    f_lo = _gate_F(tab, sw2, v, mu, R, lo)
+    f_hi = _gate_F(tab, sw2, v, mu, R, hi)
+    if not (f_lo > 0.0 and f_hi <= 0.0):
+        return 0.0, 0.0, R, 0, lo, False
+    guess = lo + (hi - lo) * f_lo / (f_lo - f_hi)  # secant: within ~1e-4 of the root
+    return lo, f_lo, hi, n_stable, guess, True

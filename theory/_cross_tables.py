@@ -120,8 +120,15 @@ def set_mu(tab, code, mu, ms, done):
 def _fill_row(tab, ms, slab, i, i_out):
     """Row i (in log q) of the table at the mu of ``ms``, into row i_out of ``slab``."""
     k = int(ms[1])
+    exact = -1  # a mu of the table's grid: one row, no interpolation
+    for a in range(6):
+        if ms[2 + a] == 1.0:
+            exact = a
     for f in range(tab.shape[0]):
         g = 2 - f if ms[8] > 0.0 and f != 1 else f
+        if exact >= 0:
+            slab[g, i_out, :] = tab[f, k + exact, i, :]
+            continue
         for j in range(N_T):
             acc = 0.0
             for a in range(6):

@@ -47,22 +47,22 @@ N_SCAN = 64  # scan points of the minimalRNN Q-map on (0, R]
 @njit(cache=True, nogil=True)
 def _vanilla_q_residual(code, sw2, v, mu, q):
     m0, m1, m2 = vanilla_moments(code, mu, q)
-    return sw2 * m0 + v - q, sw2 * m2 - 1.0
+    return sw2 * m0 + v - q, sw2 * m2 - 1.0, m0, m1
 
 
 @njit(cache=True, nogil=True)
 def _vanilla_c_residual(code, sw2, const, mu, qs, x, gl_x, gl_w, hscale, stab):
     c = min(max(x / qs, -1.0), 1.0)
     e_ff, e_dd = vanilla_cross_fast(code, mu, qs, c, gl_x, gl_w, hscale, stab)
-    return sw2 * e_ff + const - x, sw2 * e_dd - 1.0
+    return sw2 * e_ff + const - x, sw2 * e_dd - 1.0, e_ff, e_dd
 
 
 @njit(cache=True, nogil=True)
 def _minimal_Q_residual(sw2, v, mu, R, Q):
     q = sw2 * Q + v
-    e_uu, e_vv, _, a3, a4, _ = gate_moments(mu, q)
+    e_uu, e_vv, e_dd, a3, a4, _ = gate_moments(mu, q)
     chi_q = e_uu + sw2 * (Q * a3 - R * a4)
-    return e_uu * Q + e_vv * R - Q, chi_q - 1.0
+    return e_uu * Q + e_vv * R - Q, chi_q - 1.0, e_uu, e_dd
 
 
 @njit(cache=True, nogil=True)
@@ -70,17 +70,20 @@ def _minimal_C_residual(sw2, const, mu, R, Sigma, qs, x, hscale, stab):
     c = min(max((sw2 * x + const) / qs, -1.0), 1.0)
     e_uu, e_vv, e_dd = gate_cross_fast(mu, qs, c, hscale, stab)
     chi_c = e_uu + sw2 * e_dd * (x + R * Sigma)
-    return e_uu * x + e_vv * R * Sigma - x, chi_c - 1.0
+    return e_uu * x + e_vv * R * Sigma - x, chi_c - 1.0, e_uu, e_dd
 
 
 @njit(cache=True, nogil=True)
-def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0, hscale, stab):
+def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0, hscale, stab, aux):
     """Root of residual ``kind`` in [lo, hi] with f(lo) >= 0 > f(hi).
 
     kind 0: vanilla q; 1: vanilla c; 2: minimal Q; 3: minimal C. ``p`` packs the
     parameters of the residual; ``x0`` an optional first guess inside the
     bracket (ignored if outside); ``hscale``/``stab`` select the 2-D rule.
-    Returns (root, converged, evaluations).
+    Returns (root, converged, evaluations). ``aux`` (length 3) receives the slope
+    minus 1 and the two expectations of the last evaluation (see the residuals),
+    made within a relative step XTOL of the root: the callers take chi from it
+    instead of evaluating the expectations once more.
     """
     x = x0 if lo < x0 < hi else lo
     scale = abs(hi)
@@ -89,14 +92,16 @@ def _polish(kind, p, lo, f_lo, hi, gl_x, gl_w, x0, hscale, stab):
     n = 0
     for n in range(1, MAXIT + 1):
         if kind == 0:
-            f, df = _vanilla_q_residual(int(p[0]), p[1], p[2], p[3], x)
+            f, df, aux[1], aux[2] = _vanilla_q_residual(int(p[0]), p[1], p[2], p[3], x)
         elif kind == 1:
-            f, df = _vanilla_c_residual(int(p[0]), p[1], p[2], p[3], p[4], x, gl_x, gl_w, hscale,
-                                        stab)
+            f, df, aux[1], aux[2] = _vanilla_c_residual(int(p[0]), p[1], p[2], p[3], p[4], x,
+                                                        gl_x, gl_w, hscale, stab)
         elif kind == 2:
-            f, df = _minimal_Q_residual(p[0], p[1], p[2], p[3], x)
+            f, df, aux[1], aux[2] = _minimal_Q_residual(p[0], p[1], p[2], p[3], x)
         else:
-            f, df = _minimal_C_residual(p[0], p[1], p[2], p[3], p[4], p[5], x, hscale, stab)
+            f, df, aux[1], aux[2] = _minimal_C_residual(p[0], p[1], p[2], p[3], p[4], p[5], x,
+                                                        hscale, stab)
+        aux[0] = df
         if f == 0.0:
             return x, True, n
         x_new, lo, hi = newton_step(x, f, df, lo, hi)
@@ -124,15 +129,23 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, sta
     sw2 = sigma_w * sigma_w
     v = sigma_v * sigma_v * R + sigma_b * sigma_b
     p = np.array([float(code), sw2, v, mu, 0.0, 0.0])
+    aux = np.zeros(3)
     lo = v
-    f_lo, _ = _vanilla_q_residual(code, sw2, v, mu, lo)
     bounded = code != RELU and code != LINEAR
-    hi = sw2 + v if bounded else 2.0 * lo + 1.0
-    f_hi, _ = _vanilla_q_residual(code, sw2, v, mu, hi)
+    if bounded:
+        # phi^2 <= 1 and phi(x) = 0 only at x = 0: f(v) = sw2 E[phi^2] >= 0 (= 0 only when
+        # nothing drives the units) and f(sw2 + v) = sw2 (E[phi^2] - 1) < 0, no evaluation
+        hi = sw2 + v
+        f_lo = 0.0 if sw2 == 0.0 or (v == 0.0 and mu == 0.0) else 1.0
+        f_hi = -1.0
+    else:
+        f_lo = _vanilla_q_residual(code, sw2, v, mu, lo)[0]
+        hi = 2.0 * lo + 1.0
+        f_hi = _vanilla_q_residual(code, sw2, v, mu, hi)[0]
     while f_hi >= 0.0 and not bounded and hi < Q_UNBOUNDED:
         lo, f_lo = hi, f_hi
         hi *= 4.0
-        f_hi, _ = _vanilla_q_residual(code, sw2, v, mu, hi)
+        f_hi = _vanilla_q_residual(code, sw2, v, mu, hi)[0]
     if f_hi > 0.0:
         out[7] = 0.0
         out[8] = 0.0
@@ -140,16 +153,17 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, sta
         return out
     if f_lo <= 0.0:
         qs, conv, it = lo, True, 1
+        _, aux[0], aux[1], aux[2] = _vanilla_q_residual(code, sw2, v, mu, qs)
     else:
         x0 = -1.0
         if bounded and mstack.shape[0] > 0 and abs(mu) <= MU_TAB_MAX:  # guess from the tables
             tab = table_rows_at_mu(mstack, mu, lo, hi)
             x0, _ = _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, 0.5 * (lo + hi), np.zeros(6))
-        qs, conv, it = _polish(0, p, lo, f_lo, hi, gl_x, gl_w, x0, H_SCALE, NO_TABLE)
-    m0, m1, m2 = vanilla_moments(code, mu, qs)
+        qs, conv, it = _polish(0, p, lo, f_lo, hi, gl_x, gl_w, x0, H_SCALE, NO_TABLE, aux)
+    m0, m1 = aux[1], aux[2]
     out[0] = qs
     out[1] = m0
-    out[4] = sw2 * m2
+    out[4] = aux[0] + 1.0
     out[6] = sw2 * m1
     out[7] = 1.0
     out[8] = 1.0 if conv else 0.0
@@ -161,9 +175,12 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, sta
         x0, _, _ = _c_solve(False, code, sw2, const, mu, R, Sigma, qs, qs, v - const <= 0.0, out[6],
                          -1.0, gl_x, gl_w, stab, point_state(ct, code, mu, qs))
     xs, cconv, cit = _vanilla_c_solve(code, sw2, const, mu, qs, v - const, out[6], gl_x, gl_w,
-                                      x0, H_SCALE, stab)
+                                      x0, H_SCALE, stab, aux)
     out[2] = xs / qs if qs > 0.0 else 1.0
-    e_ff, e_dd = vanilla_cross_fast(code, mu, qs, min(out[2], 1.0), gl_x, gl_w, H_SCALE, stab)
+    if cit > 0:  # aux: the last evaluation, within XTOL of xs
+        e_ff, e_dd = aux[1], aux[2]
+    else:  # c* = 1: the cross moments are the 1-D ones (chi_c = chi_1 exactly)
+        e_ff, e_dd = m0, m1
     out[3] = e_ff / m0 if m0 > 0.0 else 1.0
     out[5] = sw2 * e_dd
     out[9] = 1.0 if cconv else 0.0
@@ -173,8 +190,12 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, sta
 
 @njit(cache=True, nogil=True)
 def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w, x0, hscale,
-                     stab):
-    """Stable fixed point x = q^{ab*} of eq. (3.2) reached from c = 0."""
+                     stab, aux):
+    """Stable fixed point x = q^{ab*} of eq. (3.2) reached from c = 0.
+
+    Returns (x, converged, evaluations); when evaluations > 0, ``aux`` holds the
+    last evaluation (``_polish``), made at x.
+    """
     if qs <= 0.0:
         return qs, True, 0
     if input_diff <= 0.0 and chi1 <= 1.0:
@@ -185,17 +206,18 @@ def _vanilla_c_solve(code, sw2, const, mu, qs, input_diff, chi1, gl_x, gl_w, x0,
         found = False
         for k in range(3, 13, 2):
             hi = qs * (1.0 - 10.0 ** (-k))
-            f_hi, _ = _vanilla_c_residual(code, sw2, const, mu, qs, hi, gl_x, gl_w, hscale, stab)
+            f_hi = _vanilla_c_residual(code, sw2, const, mu, qs, hi, gl_x, gl_w, hscale, stab)[0]
             if f_hi < 0.0:
                 found = True
                 break
         if not found:
             return qs, True, 0  # chi1 within rounding of 1: c* = 1
     if not 0.0 < x0 < hi:
-        f_lo, _ = _vanilla_c_residual(code, sw2, const, mu, qs, 0.0, gl_x, gl_w, hscale, stab)
+        f_lo, aux[0], aux[1], aux[2] = _vanilla_c_residual(code, sw2, const, mu, qs, 0.0, gl_x,
+                                                           gl_w, hscale, stab)
         if f_lo <= 0.0:
             return 0.0, True, 1
-    return _polish(1, p, 0.0, 1.0, hi, gl_x, gl_w, x0, hscale, stab)
+    return _polish(1, p, 0.0, 1.0, hi, gl_x, gl_w, x0, hscale, stab, aux)
 
 
 @njit(cache=True, nogil=True)
@@ -213,14 +235,14 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab, ct, mstack, lst
     v = sigma_v * sigma_v * R + sigma_b * sigma_b
     p = np.array([sw2, v, mu, R, 0.0, 0.0])
     lo, f_lo, hi, n_stable, x0 = _minimal_Q_bracket(sw2, v, mu, R, mstack, lstack)
+    aux = np.zeros(3)
     Qs, conv, it = _polish(2, p, lo, f_lo, hi, np.empty(0), np.empty(0), x0, H_SCALE,
-                           NO_TABLE)
+                           NO_TABLE, aux)
     qs = sw2 * Qs + v
-    e_uu, e_vv, e_dd, a3, a4, _ = gate_moments(mu, qs)
     out[0] = qs
     out[1] = Qs
-    out[4] = e_uu + sw2 * (Qs * a3 - R * a4)
-    out[6] = e_uu + sw2 * e_dd * (Qs + R)
+    out[4] = aux[0] + 1.0  # aux: the last evaluation, within XTOL of Qs
+    out[6] = aux[1] + sw2 * aux[2] * (Qs + R)
     out[7] = 1.0
     out[8] = 1.0 if conv else 0.0
     out[11] = 1.0 if n_stable > 1 else 0.0
@@ -231,11 +253,13 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab, ct, mstack, lst
         x0, _, _ = _c_solve(True, 4, sw2, const, mu, R, Sigma, qs, Qs, Sigma >= 1.0, out[6], -1.0,
                          np.empty(0), np.empty(0), stab, point_state(ct, 4, mu, qs))
     xs, cconv, cit = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, out[6], x0, H_SCALE,
-                                      stab)
+                                      stab, aux)
     out[3] = xs / Qs
     out[2] = (sw2 * xs + const) / qs
-    e_uu, e_vv, e_dd = gate_cross_fast(mu, qs, min(out[2], 1.0), H_SCALE, stab)
-    out[5] = e_uu + sw2 * e_dd * (xs + R * Sigma)
+    if cit > 0:  # aux: the last evaluation, within XTOL of xs
+        out[5] = aux[0] + 1.0
+    else:  # C* = 1 (Sigma = 1, ordered): the cross moments are the 1-D ones, chi_c = chi_J
+        out[5] = out[6]
     out[9] = 1.0 if cconv else 0.0
     out[10] = it + N_SCAN + cit
     return out
@@ -253,8 +277,8 @@ def _minimal_Q_bracket(sw2, v, mu, R, mstack, lstack):
         if not ok:
             lo, f_lo, hi, n_stable = scan_gate_Q(tab, sw2, v, mu, R, N_SCAN)
             x0 = 0.5 * (lo + hi)
-        f_lo_d, _ = _minimal_Q_residual(sw2, v, mu, R, lo)
-        f_hi_d, _ = _minimal_Q_residual(sw2, v, mu, R, hi)
+        f_lo_d = _minimal_Q_residual(sw2, v, mu, R, lo)[0]
+        f_hi_d = _minimal_Q_residual(sw2, v, mu, R, hi)[0]
         if f_lo_d > 0.0 >= f_hi_d:
             x0, _ = _solve(4, tab, sw2, v, mu, R, lo, f_lo_d, hi, x0, np.zeros(6))
             return lo, f_lo_d, hi, n_stable, x0
@@ -263,8 +287,11 @@ def _minimal_Q_bracket(sw2, v, mu, R, mstack, lstack):
 
 
 @njit(cache=True, nogil=True)
-def _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, chi_j, x0, hscale, stab):
-    """Stable fixed point x = Q^{ab*} of eq. (4.2) reached from Q^{ab} = 0."""
+def _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, chi_j, x0, hscale, stab, aux):
+    """Stable fixed point x = Q^{ab*} of eq. (4.2) reached from Q^{ab} = 0.
+
+    Returns (x, converged, evaluations); ``aux`` as in ``_vanilla_c_solve``.
+    """
     if Sigma >= 1.0 and chi_j <= 1.0:
         return Qs, True, 0
     p = np.array([sw2, const, mu, R, Sigma, qs])
@@ -273,17 +300,18 @@ def _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, chi_j, x0, hscale, stab):
         found = False
         for k in range(3, 13, 2):
             hi = Qs * (1.0 - 10.0 ** (-k))
-            f_hi, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, hi, hscale, stab)
+            f_hi = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, hi, hscale, stab)[0]
             if f_hi < 0.0:
                 found = True
                 break
         if not found:
             return Qs, True, 0
     if not 0.0 < x0 < hi:
-        f_lo, _ = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, 0.0, hscale, stab)
+        f_lo, aux[0], aux[1], aux[2] = _minimal_C_residual(sw2, const, mu, R, Sigma, qs, 0.0,
+                                                           hscale, stab)
         if f_lo <= 0.0:
             return 0.0, True, 1
-    return _polish(3, p, 0.0, 1.0, hi, np.empty(0), np.empty(0), x0, hscale, stab)
+    return _polish(3, p, 0.0, 1.0, hi, np.empty(0), np.empty(0), x0, hscale, stab, aux)
 
 
 @njit(cache=True, nogil=True)

@@ -245,10 +245,14 @@ def table_rows_at_mu(stack, mu, q_lo, q_hi):
     """``table_at_mu`` restricted to the rows that lookups in [q_lo, q_hi] read.
 
     The other rows stay zero: a point solve needs ~100 of the 536 rows, so this
-    costs a few microseconds instead of a full table.
+    costs a few microseconds instead of a full table. At a mu of the stack's grid
+    it is that row of the stack itself (read-only use).
     """
-    tab = np.zeros((N_TAB, 6))
     k, w = stencil6(mu / D_MU_TAB + MU_PAD, N_MU_TAB)  # |mu| <= MU_TAB_MAX: row >= 2
+    for a in range(6):
+        if w[a] == 1.0:  # mu on the stack's grid (e.g. 0, 0.5, 2): that row as it is
+            return stack[k + a]
+    tab = np.zeros((N_TAB, 6))
     i0 = max(int((math.log(max(q_lo, Q_TAB)) - U0) / DU) - 3, 0)
     i1 = min(int((math.log(min(max(q_hi, Q_TAB), Q_MAX)) - U0) / DU) + 5, N_TAB)
     for i in range(i0, i1):

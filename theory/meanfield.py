@@ -86,31 +86,31 @@ def point(params: Params) -> PointResult:
 
 def point_from_row(params: Params, row: np.ndarray) -> PointResult:
     """Wrap one kernel output row as a :class:`PointResult`."""
-    v = dict(zip(_solvers.OUT_NAMES, (float(x) for x in row), strict=True))
-    exists = v["exists"] == 1.0
-    message = "" if exists else _no_fixed_point_message(params)
-    chi_jac = v["chi_jac"]
-    bistable = v["bistable"] == 1.0
+    # the layout of _solvers.OUT_NAMES
+    (q_star, Q_star, c_star, C_star, chi_q, chi_c, chi_jac, exists, q_converged, c_converged,
+     iterations, bistable, _n_stable) = row.tolist()
+    exists = exists == 1.0
+    bistable = bistable == 1.0
     return PointResult(
         params=params,
-        q_star=v["q_star"],
-        Q_star=v["Q_star"],
-        c_star=v["c_star"],
-        C_star=v["C_star"],
-        chi_q=v["chi_q"],
-        chi_c=v["chi_c"],
+        q_star=q_star,
+        Q_star=Q_star,
+        c_star=c_star,
+        C_star=C_star,
+        chi_q=chi_q,
+        chi_c=chi_c,
         chi_jac=chi_jac,
-        xi_q=xi_from_chi(v["chi_q"]),
-        xi_c=xi_from_chi(v["chi_c"]),
+        xi_q=xi_from_chi(chi_q),
+        xi_c=xi_from_chi(chi_c),
         xi_jac=xi_from_chi(chi_jac),
         phase=phase_of(chi_jac) if exists else "chaotic",
         branch=branch_of(params.arch, chi_jac, bistable) if exists else None,
         bistable=bistable,
         exists=exists,
-        q_converged=v["q_converged"] == 1.0,
-        c_converged=v["c_converged"] == 1.0,
-        iterations=int(v["iterations"]) if exists else 0,
-        message=message,
+        q_converged=q_converged == 1.0,
+        c_converged=c_converged == 1.0,
+        iterations=int(iterations) if exists else 0,
+        message="" if exists else _no_fixed_point_message(params),
     )
 
 

@@ -165,15 +165,15 @@ def cross_lookup(tab, ms, done, slab, ns, c, out):
         if not done[ku + a]:
             _fill_row(tab, ms, slab, ku + a, ku + a)
             done[ku + a] = True
-    tau = math.asinh(ns[8] * math.sqrt(0.5 * (1.0 - c))) * ns[9]
-    kt, wt = stencil6(tau / DT + 2.0, N_T)
+    y = ns[8] * math.sqrt(0.5 * (1.0 - c))
+    tau = math.log1p(y + y * y / (1.0 + math.sqrt(1.0 + y * y))) * ns[9]  # asinh(y), y >= 0
+    kt, (w0, w1, w2, w3, w4, w5) = stencil6(tau / DT + 2.0, N_T)
     for f in range(tab.shape[0]):
         acc = 0.0
         for a in range(6):
-            row = 0.0
-            for b in range(6):
-                row += wt[b] * slab[f, ku + a, kt + b]
-            acc += ns[2 + a] * row
+            r = slab[f, ku + a]
+            acc += ns[2 + a] * (w0 * r[kt] + w1 * r[kt + 1] + w2 * r[kt + 2] + w3 * r[kt + 3]
+                                + w4 * r[kt + 4] + w5 * r[kt + 5])
         out[f] = acc
     return True
 

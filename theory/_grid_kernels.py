@@ -28,16 +28,34 @@ from theory._tables import NO_STACK, scan_gate_Q_into
 N_SCAN_GRID = 31
 
 @njit(cache=True, nogil=True, inline="always")
+def _extrapolate(h):
+    """Next value along a row from the last three ``h`` = [x_{i-1}, x_{i-2}, x_{i-3}]:
+    quadratic (error O(step^3)) when all three are known (>= 0), else lower order."""
+    if h[2] >= 0.0:
+        return 3.0 * h[0] - 3.0 * h[1] + h[2]
+    if h[1] >= 0.0:
+        return 2.0 * h[0] - h[1]
+    return h[0]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _push(h, x):
+    """Shift the row history ``h`` and put ``x`` first."""
+    h[2], h[1], h[0] = h[1], h[0], x
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, c_guess, want_c, gl_x, gl_w,
                   res, m, stab, ts):
     sw2 = sw * sw
     v = sv * sv * R + sb * sb
-    hi = sw2 + v
-    f_lo, _ = _q_residual(code, tab, sw2, v, mu, R, v, m)
-    if f_lo > 0.0:
-        qs, conv = _solve(code, tab, sw2, v, mu, R, v, f_lo, hi, guess, m)
+    # bounded phi (tanh, erf): f(v) = sw2 E[phi^2] > 0 unless nothing drives the units, and
+    # f(sw2 + v) < 0, as in ``_solvers.vanilla_point``
+    if sw2 > 0.0 and (v > 0.0 or mu != 0.0):
+        qs, conv = _solve(code, tab, sw2, v, mu, R, v, 1.0, sw2 + v, guess, m)
     else:
-        qs, conv = v, True  # m: the moments at q = v
+        qs, conv = v, True
+        _q_residual(code, tab, sw2, v, mu, R, v, m)  # m: the moments at q = v
     res[:] = np.nan
     res[0] = qs
     res[1] = m[0]
@@ -76,11 +94,12 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
     ts = table_state(ct)
     mu_set = math.nan
     for j in range(ny):
-        q1 = q2 = c1 = c2 = -1.0  # roots at the previous two nodes of the row
+        qh = np.full(3, -1.0)  # roots at the previous three nodes of the row
+        ch = np.full(3, -1.0)
         for i in range(nx):
-            # linear extrapolation along the row (O(h^2) first guess; the solves are bracketed)
-            guess = 2.0 * q1 - q2 if q2 > 0.0 else q1
-            c_guess = 2.0 * c1 - c2 if c2 >= 0.0 else c1
+            # extrapolation along the row (first guesses; the solves are bracketed)
+            guess = _extrapolate(qh)
+            c_guess = _extrapolate(ch)
             if code == RELU or code == LINEAR:
                 res[:] = vanilla_point(code, SW[j, i], SB[j, i], SV[j, i], MU[j, i],
                                        R, Sigma, gl_x, gl_w, stab, ct, NO_STACK)
@@ -90,19 +109,21 @@ def vanilla_grid(code, SW, SB, SV, MU, R, Sigma, tabs, tab_idx, want_c, gl_x, gl
                 if want_c and MU[j, i] != mu_set:
                     mu_set = MU[j, i]
                     set_mu(ct, code, mu_set, ts[1], ts[2])
-                q2, q1 = q1, _vanilla_node(code, tabs[tab_idx[j, i]], SW[j, i], SB[j, i],
-                                           SV[j, i], MU[j, i], R, Sigma, guess, c_guess, want_c,
-                                           gl_x, gl_w, res, m, stab, ts)
-                c2, c1 = c1, (res[2] if want_c else -1.0)
+                _push(qh, _vanilla_node(code, tabs[tab_idx[j, i]], SW[j, i], SB[j, i], SV[j, i],
+                                        MU[j, i], R, Sigma, guess, c_guess, want_c, gl_x, gl_w,
+                                        res, m, stab, ts))
+                _push(ch, res[2] if want_c else -1.0)
             out[:, j, i] = res
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _minimal_node(tab, prof, sw, sb, sv, mu, R, Sigma, want_c, res, m, C_guess, stab, ts, xs,
-                  fs):
+def _minimal_node(tab, prof, sw, sb, sv, mu, R, Sigma, want_c, res, m, Q_guess, C_guess, stab,
+                  ts, xs, fs):
     sw2 = sw * sw
     v = sv * sv * R + sb * sb
     lo, f_lo, hi, n_stable, guess, ok = walk_gate_Q(prof, tab, sw2, v, mu, R)
+    if lo < Q_guess < hi:  # the row's extrapolation beats the secant inside the bracket
+        guess = Q_guess
     if not ok:
         lo, f_lo, hi, n_stable = scan_gate_Q_into(tab, sw2, v, mu, R, N_SCAN_GRID, xs, fs)
         guess = 0.5 * (lo + hi)
@@ -144,13 +165,62 @@ def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, profs, tab_idx, want_c, stab, c
     xs, fs = np.empty(N_SCAN_GRID + 1), np.empty(N_SCAN_GRID + 1)
     mu_set = math.nan
     for j in range(ny):
-        C_guess = -1.0
+        qh = np.full(3, -1.0)  # Q* and C* at the previous three nodes of the row
+        ch = np.full(3, -1.0)
         for i in range(nx):
             if want_c and MU[j, i] != mu_set:
                 mu_set = MU[j, i]
                 set_mu(ct, 4, mu_set, ts[1], ts[2])
             k = tab_idx[j, i]
             _minimal_node(tabs[k], profs[k], SW[j, i], SB[j, i], SV[j, i], MU[j, i], R, Sigma,
-                          want_c, res, m, C_guess, stab, ts, xs, fs)
-            C_guess = res[3] if want_c else -1.0
+                          want_c, res, m, _extrapolate(qh), _extrapolate(ch), stab, ts, xs,
+                          fs)
+            _push(qh, res[1])
+            _push(ch, res[3] if want_c else -1.0)
             out[:, j, i] = res
+
+
+#: Fields ``derive_fields`` computes from a grid's kernel output, in its row order.
+DERIVED = ("xi_q", "xi_c", "xi_jac", "exists", "bistable", "branch_high", "phase", "converged")
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _xi(chi):
+    """xi = -1/ln chi (theory.md 3.3, 10.3): inf for chi >= 1, 0 for chi <= 0, NaN for NaN."""
+    if math.isnan(chi):
+        return math.nan
+    if chi >= 1.0:
+        return math.inf
+    if chi <= 0.0:
+        return 0.0
+    return -1.0 / math.log(chi)
+
+
+@njit(cache=True, nogil=True)
+def derive_fields(raw, minimal, phase_tol, out):
+    """The ``DERIVED`` fields of every node from the kernel rows ``raw`` (``OUT_NAMES``).
+
+    One pass instead of a dozen NumPy passes: xi's, the exists/bistable flags,
+    ``branch_high`` (minimalRNN, single stable root, chi_jac > 1), ``phase`` (-1
+    ordered, 0 critical within ``phase_tol``, 1 chaotic or undefined) and
+    ``converged`` (both solves; c not attempted counts as converged).
+    """
+    ny, nx = raw.shape[1], raw.shape[2]
+    for j in range(ny):
+        for i in range(nx):
+            chi_jac = raw[6, j, i]
+            exists = raw[7, j, i] == 1.0
+            out[0, j, i] = _xi(raw[4, j, i])
+            out[1, j, i] = _xi(raw[5, j, i])
+            out[2, j, i] = _xi(chi_jac)
+            out[3, j, i] = 1.0 if exists else 0.0
+            out[4, j, i] = raw[11, j, i]
+            out[5, j, i] = 1.0 if (minimal and exists and raw[11, j, i] == 0.0
+                                   and chi_jac > 1.0) else 0.0
+            if abs(chi_jac - 1.0) <= phase_tol:
+                out[6, j, i] = 0.0
+            else:
+                out[6, j, i] = -1.0 if chi_jac < 1.0 else 1.0
+            c_conv = raw[9, j, i]
+            out[7, j, i] = 1.0 if (raw[8, j, i] == 1.0
+                                   and (c_conv == 1.0 or math.isnan(c_conv))) else 0.0

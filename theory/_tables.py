@@ -76,9 +76,10 @@ def lagrange4(x):
 def lagrange6(x):
     """6-point Lagrange weights at offset x from the stencil's first node."""
     d0, d1, d2, d3, d4, d5 = x, x - 1.0, x - 2.0, x - 3.0, x - 4.0, x - 5.0
-    return (-d1 * d2 * d3 * d4 * d5 / 120.0, d0 * d2 * d3 * d4 * d5 / 24.0,
-            -d0 * d1 * d3 * d4 * d5 / 12.0, d0 * d1 * d2 * d4 * d5 / 12.0,
-            -d0 * d1 * d2 * d3 * d5 / 24.0, d0 * d1 * d2 * d3 * d4 / 120.0)
+    p01, p23, p45 = d0 * d1, d2 * d3, d4 * d5  # shared pairs; constant reciprocals, no divisions
+    return (d1 * p23 * p45 * (-1.0 / 120.0), d0 * p23 * p45 * (1.0 / 24.0),
+            p01 * d3 * p45 * (-1.0 / 12.0), p01 * d2 * p45 * (1.0 / 12.0),
+            p01 * p23 * d5 * (-1.0 / 24.0), p01 * p23 * d4 * (1.0 / 120.0))
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -153,13 +153,18 @@ def _raw_grid(p: Params, xn: str, xs: np.ndarray, yn: str, ys: np.ndarray,
     arrays = {name: np.full(X.shape, float(getattr(p, name))) for name in PLANE_PARAMS}
     arrays[xn], arrays[yn] = X, Y
     code = SIGMOID if p.arch == "minimal" else PHI_CODES[p.phi]
-    mus, tab_idx = np.unique(arrays["mu_b"], return_inverse=True)
+    # one table per distinct mu: from the mu axis if it is one (no sort of every node)
+    if "mu_b" in (xn, yn):
+        mus, inv = np.unique(xs if xn == "mu_b" else ys, return_inverse=True)
+        tab_idx = np.broadcast_to(inv[None, :] if xn == "mu_b" else inv[:, None], X.shape)
+    else:
+        mus, tab_idx = np.array([p.mu_b]), np.zeros(X.shape)
     if code in (RELU, LINEAR):
         tabs, profs = np.zeros((1, 1, 6)), np.zeros((1, 1, 1))
-        tab_idx = np.zeros_like(tab_idx)
+        tab_idx = np.zeros(X.shape)
     else:
         tabs, profs = _stacked_tables(code, tuple(float(mu) for mu in mus))
-    tab_idx = tab_idx.reshape(X.shape).astype(np.int64)
+    tab_idx = np.ascontiguousarray(tab_idx, dtype=np.int64)
     out = np.full((_solvers.N_OUT,) + X.shape, np.nan)
     sw, sb, sv, mu = (np.ascontiguousarray(arrays[k])
                       for k in ("sigma_w", "sigma_b", "sigma_v", "mu_b"))
@@ -174,35 +179,14 @@ def _raw_grid(p: Params, xn: str, xs: np.ndarray, yn: str, ys: np.ndarray,
     return out
 
 
-def _xi(chi: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xi = -1.0 / np.log(chi)
-    xi = np.where(chi >= 1.0, np.inf, xi)
-    return np.where(np.isnan(chi), np.nan, np.where(chi <= 0.0, 0.0, xi))
-
-
 def _derived_fields(p: Params, raw: np.ndarray, wanted: tuple[str, ...]) -> dict[str, np.ndarray]:
-    r = dict(zip(_solvers.OUT_NAMES, raw, strict=True))
-    exists = r["exists"] == 1.0
-    chi_jac = r["chi_jac"]
-    derived = {
-        "xi_q": lambda: _xi(r["chi_q"]),
-        "xi_c": lambda: _xi(r["chi_c"]),
-        "xi_jac": lambda: _xi(chi_jac),
-        "exists": lambda: exists.astype(float),
-        "bistable": lambda: r["bistable"].copy(),
-        "branch_high": lambda: np.where(
-            (p.arch == "minimal") & exists & (r["bistable"] == 0.0) & (chi_jac > 1.0), 1.0, 0.0),
-        "phase": lambda: np.where(np.abs(chi_jac - 1.0) <= PHASE_TOL, 0.0,
-                                  np.where(chi_jac < 1.0, -1.0, 1.0)),
-        "converged": lambda: (
-            (r["q_converged"] == 1.0) & ((r["c_converged"] == 1.0) | np.isnan(r["c_converged"]))
-        ).astype(float),
-    }
-    out = {}
-    for name in wanted:
-        out[name] = derived[name]() if name in derived else r[name].copy()
-    return out
+    """The wanted fields: rows of ``raw`` (``_solvers.OUT_NAMES``) and of the derived
+    ones (``_grid_kernels.derive_fields``); each is a contiguous view, no copies."""
+    derived = np.empty((len(_grid_kernels.DERIVED),) + raw.shape[1:])
+    _grid_kernels.derive_fields(raw, p.arch == "minimal", PHASE_TOL, derived)
+    rows = dict(zip(_solvers.OUT_NAMES, raw, strict=True))
+    rows.update(zip(_grid_kernels.DERIVED, derived, strict=True))
+    return {name: rows[name] for name in wanted}
 
 
 def critical_lines(g: GridResult) -> list[CriticalLine]:

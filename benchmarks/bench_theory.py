@@ -50,6 +50,8 @@ os.environ.setdefault("NUMBA_CACHE_DIR", "/tmp/numba_cache")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import numba  # noqa: E402 (after NUMBA_NUM_THREADS is set)
+
 import theory  # noqa: E402 (after the environment and sys.path are set)
 
 N_GRID = 200  # the issue's grid; --n-grid changes it (then grid targets do not apply)
@@ -340,7 +342,8 @@ def _row(name: str, value: float, unit: str, target_key: str | None) -> dict:
 def rows_of(res: dict, n_grid: int) -> list[dict]:
     """Table rows (name, value, unit, target, ok); grid targets only for 200x200."""
     on_target = n_grid == N_GRID
-    rows = []
+    rows = [_row(f"speed probe, {tag} (see speed_probe)", ms, "ms", None)
+            for tag, ms in zip(("before", "after"), res["speed_probe_ms"], strict=True)]
     for case, r in res["cases"].items():
         arch, ref = CASES[case][0], r["reference"]
         rows.append(
@@ -382,8 +385,31 @@ def print_table(rows: list[dict]) -> None:
         print(f"{r['name']:<48} {r['value']:>12.4g} {r['unit']:<4} {t:>10} {ok}")
 
 
+@numba.njit(cache=False)
+def _probe_loop(n: int) -> float:
+    acc = 0.0
+    for i in range(n):
+        acc += math.tanh(i * 1e-6) * math.exp(-i * 1e-7)
+    return acc
+
+
+def speed_probe() -> float:
+    """ms for a fixed Numba loop (2e6 tanh + exp), best of 5: the machine's speed now.
+
+    This VM's speed drifts (the same probe measured 46 ms and 80 ms an hour apart),
+    so every run records it before and after; compare runs only at similar probes.
+    """
+    _probe_loop(10)
+    best = math.inf
+    for _ in range(5):
+        t0 = time.perf_counter()
+        _probe_loop(2_000_000)
+        best = min(best, time.perf_counter() - t0)
+    return 1e3 * best
+
+
 def run(args: argparse.Namespace) -> dict:
-    res: dict = {"cases": {}}
+    res: dict = {"cases": {}, "speed_probe_ms": [speed_probe()]}
     for case in CASES:
         arch = CASES[case][0]
         r: dict = {"grid": time_grid(case, args.repeats, args.n_grid)}
@@ -398,6 +424,7 @@ def run(args: argparse.Namespace) -> dict:
             file=sys.stderr,
         )
         res["cases"][case] = r
+    res["speed_probe_ms"].append(speed_probe())
     return res
 
 

@@ -2,9 +2,10 @@
 
 Same mathematics and the same branch selection as ``_solvers`` (theory.md 3, 4,
 10.2), but the 1-D expectations come from the per-mu tables of ``_tables`` and
-each node's variance solve starts from its left neighbour's root. The 2-D
-(correlation) quantities are computed only when asked (``want_c``): the same
-safeguarded Newton as ``_solvers``, started from the left neighbour's c*, reads
+each node's variance solve starts from the root extrapolated from its three left
+neighbours (minimalRNN: inside the bracket of the ``_gate_walk`` profile walk). The
+2-D (correlation) quantities are computed only when asked (``want_c``): the same
+safeguarded Newton as ``_solvers``, started from the extrapolated c*, reads
 the cross moments from the 3-D tables of ``_cross_tables`` (outside them: the
 smoothing-table rule of ``_smooth``).
 """

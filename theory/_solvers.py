@@ -8,10 +8,10 @@ costs a handful of expectation evaluations.
 Which fixed point is returned (theory.md 3.2, 4.3, 10.2): the one reached from
 the physical initial condition h_0 = 0. The variance maps are increasing, so the
 iteration from below converges to the smallest root above the start; we bracket
-that root directly (a scan for the minimalRNN, whose Q-map can have three roots)
-and polish it. With identical later inputs (Sigma = 1) and chi_jac <= 1 the
-correlation fixed point is exactly 1 and is decided from chi_jac, not from a
-stalled iteration.
+that root directly (for the minimalRNN, whose Q-map can have three roots, by the
+profile walk of ``_gate_walk``) and polish it. With identical later inputs
+(Sigma = 1) and chi_jac <= 1 the correlation fixed point is exactly 1 and is
+decided from chi_jac, not from a stalled iteration.
 """
 
 

@@ -18,9 +18,8 @@ one sign, instead of evaluating F at 31 (grid) or 64 (point) scan points
 (mu_b, v, R, sigma_w^2) = (7.5, 0, 1, 45.0) the 64-point scan misses a second
 stable root at Q = 0.33 that the walk finds.
 
-The bracket of the reached root is then checked with the table's F itself; if
-the check fails (a root within rounding of a node, a q outside the profile) the
-caller falls back to ``scan_gate_Q``.
+Where q = v + sigma_w^2 R lies beyond the profile the caller falls back to
+``scan_gate_Q``; ``theory.point`` re-checks the bracket with the direct rule.
 """
 
 import math
@@ -36,7 +35,6 @@ from theory._tables import (
     N_MU_TAB,
     N_TAB,
     U0,
-    _gate_F,
     _hidden_pair,
     stencil6,
 )
@@ -139,11 +137,15 @@ def _first_node_above(qn, q):
 def walk_gate_Q(prof, tab, sw2, v, mu, R):
     """Bracket of the Q-map root reached from Q = 0 and the stable-root count.
 
-    As ``_tables.scan_gate_Q``: returns (lo, f_lo, hi, n_stable) with
-    F(lo) > 0 >= F(hi), then a secant first guess and ``ok`` (False when the
-    profile cannot decide: the caller then scans). Sign changes + -> - of F on
-    the profile nodes are stable roots; the walk skips blocks whose bounds
-    certify one sign. A positive local minimum of F on the nodes that is shallow
+    Returns (lo, d_lo, hi, n_stable, guess, ok): the bracket [lo, hi] in Q of
+    the first sign change + -> - of F on the profile nodes (the reached root),
+    the profile's D = sigma_w^2 R a(q) + v - q at lo (> 0, the sign of F), the
+    number of stable roots, a secant first guess, and ``ok`` (False when the
+    profile does not cover Q = R: the caller then scans with
+    ``_tables.scan_gate_Q``). Node values of a are the table's own values at
+    its nodes, so the signs are F's up to rounding at a root; the point solver
+    re-checks the bracket with the direct rule. The walk skips blocks whose
+    bounds certify one sign. A positive local minimum of F on the nodes that is shallow
     for its curvature may hide a root pair between two nodes (next to the
     saddle-node): F is minimised there (``_tables._hidden_pair``) as in the scan.
     """
@@ -157,6 +159,7 @@ def walk_gate_Q(prof, tab, sw2, v, mu, R):
     pos = True
     n_stable = 0
     lo, hi = 0.0, R  # bracket (in Q) of the first + -> - change
+    d_lo, d_hi = 1.0, -1.0  # the profile's F-sign function D there (for the secant guess)
     scale = sw2 * R
     while k < N_PROFILE and qn[k] < q_end:
         b = k // BLOCK
@@ -175,6 +178,9 @@ def walk_gate_Q(prof, tab, sw2, v, mu, R):
             if n_stable == 1:
                 lo = (qn[k - 1] - v) / sw2 if k > k_first else 0.0
                 hi = (qn[k] - v) / sw2
+                # D at lo (Q = 0: D = scale a(v), a(v) ~ a at the node above)
+                d_lo = scale * a[k - 1] + v - qn[k - 1] if k > k_first else scale * a[k]
+                d_hi = d
         elif pos and k > k_first and k + 1 < N_PROFILE and qn[k + 1] < q_end:
             d_prev = scale * a[k - 1] + v - qn[k - 1]
             d_next = scale * a[k + 1] + v - qn[k + 1]
@@ -186,17 +192,19 @@ def walk_gate_Q(prof, tab, sw2, v, mu, R):
                     n_stable += 1
                     if n_stable == 1:
                         lo, hi = q_a, xm
+                        d_lo = d_hi = 0.0  # guess: the midpoint
         pos = d > 0.0
         k += 1
     if pos:  # F(R) = (1 - E[u^2]) R (a - 1) <= 0: a last change just below Q = R
         n_stable += 1
         if n_stable == 1:
+            j = max(k - 1, k_first)
             lo = (qn[k - 1] - v) / sw2 if k > k_first else 0.0
             hi = R
-    # the bracket, checked against the table's F
-    f_lo = _gate_F(tab, sw2, v, mu, R, lo)
-    f_hi = _gate_F(tab, sw2, v, mu, R, hi)
-    if not (f_lo > 0.0 and f_hi <= 0.0):
-        return 0.0, 0.0, R, 0, lo, False
-    guess = lo + (hi - lo) * f_lo / (f_lo - f_hi)  # secant: within ~1e-4 of the root
-    return lo, f_lo, hi, n_stable, guess, True
+            d_lo = scale * a[j] + v - qn[j] if k > k_first else scale * a[j]
+            d_hi = scale * (a[j] - 1.0)  # D at q_end, with a(q_end) ~ a at the node below
+    if d_lo > 0.0 and d_hi < 0.0:
+        guess = lo + (hi - lo) * d_lo / (d_lo - d_hi)  # D is linear in Q between nodes
+    else:
+        guess = 0.5 * (lo + hi)
+    return lo, max(d_lo, 1e-300), hi, n_stable, guess, True

@@ -277,8 +277,9 @@ def _minimal_Q_bracket(sw2, v, mu, R, mstack, lstack):
         if not ok:
             lo, f_lo, hi, n_stable = scan_gate_Q(tab, sw2, v, mu, R, N_SCAN)
             x0 = 0.5 * (lo + hi)
-        f_lo_d = _minimal_Q_residual(sw2, v, mu, R, lo)[0]
-        f_hi_d = _minimal_Q_residual(sw2, v, mu, R, hi)[0]
+        # F(0) = E[(1-u)^2] R > 0 and F(R) = -2 R E[u (1-u)] <= 0 need no evaluation
+        f_lo_d = 1.0 if lo == 0.0 else _minimal_Q_residual(sw2, v, mu, R, lo)[0]
+        f_hi_d = -1.0 if hi == R else _minimal_Q_residual(sw2, v, mu, R, hi)[0]
         if f_lo_d > 0.0 >= f_hi_d:
             x0, _ = _solve(4, tab, sw2, v, mu, R, lo, f_lo_d, hi, x0, np.zeros(6))
             return lo, f_lo_d, hi, n_stable, x0

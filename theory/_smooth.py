@@ -34,6 +34,8 @@ from theory._gauss import (
     TANH,
     Z_MAX,
     gate_cross,
+    gauss_weight_recurrence,
+    next_gauss_weight,
     phi_and_derivs,
     vanilla_cross,
 )
@@ -119,9 +121,9 @@ def cross(code, tab, t_half, mu, q, c, hscale):
     e_dd = 0.0
     e_gg = 0.0
     wsum = 0.0
+    w1, r1, g1 = gauss_weight_recurrence(z01, h1)
     for i in range(n1):
         z1 = z01 + i * h1
-        w1 = math.exp(-0.5 * z1 * z1)
         fa, da, _ = phi_and_derivs(code, mu + s * z1)
         t = (mu + s * c * z1) * scale
         if t <= -t_half or t >= t_half:
@@ -143,6 +145,7 @@ def cross(code, tab, t_half, mu, q, c, hscale):
         e_dd += w1 * da * sd * scale
         e_gg += w1 * (1.0 - fa) * (1.0 - sf)
         wsum += w1
+        w1, r1 = next_gauss_weight(i, z01, h1, w1, r1, g1)
     return e_ff / wsum, e_dd / wsum, e_gg / wsum
 
 

@@ -23,6 +23,7 @@ from theory._cross_tables import point_state
 from theory._gate_walk import N_PROFILE, fill_profile, low_profile_at_mu, walk_gate_Q
 from theory._gauss import (
     H_SCALE,
+    H_SCALE_GATE,
     LINEAR,
     RELU,
     gate_moments,
@@ -236,7 +237,7 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab, ct, mstack, lst
     p = np.array([sw2, v, mu, R, 0.0, 0.0])
     lo, f_lo, hi, n_stable, x0 = _minimal_Q_bracket(sw2, v, mu, R, mstack, lstack)
     aux = np.zeros(3)
-    Qs, conv, it = _polish(2, p, lo, f_lo, hi, np.empty(0), np.empty(0), x0, H_SCALE,
+    Qs, conv, it = _polish(2, p, lo, f_lo, hi, np.empty(0), np.empty(0), x0, H_SCALE_GATE,
                            NO_TABLE, aux)
     qs = sw2 * Qs + v
     out[0] = qs
@@ -252,7 +253,7 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab, ct, mstack, lst
     if ct.shape[0] > 0:  # first guess from the tables
         x0, _, _ = _c_solve(True, 4, sw2, const, mu, R, Sigma, qs, Qs, Sigma >= 1.0, out[6], -1.0,
                          np.empty(0), np.empty(0), stab, point_state(ct, 4, mu, qs))
-    xs, cconv, cit = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, out[6], x0, H_SCALE,
+    xs, cconv, cit = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, out[6], x0, H_SCALE_GATE,
                                       stab, aux)
     out[3] = xs / Qs
     out[2] = (sw2 * xs + const) / qs
@@ -362,7 +363,8 @@ def minimal_trajectory(sigma_w, sigma_b, sigma_v, mu, R, Sigma, T, stab):
         qab = sw2 * Qab + sigma_v * sigma_v * R * sig + sigma_b * sigma_b
         c = min(qab / q, 1.0)
         e_uu, e_vv, _, _, _, _ = gate_moments(mu, q)
-        x_uu, x_vv, _ = gate_cross_fast(mu, q, c, H_SCALE, stab if c < C_DIRECT else NO_TABLE)
+        x_uu, x_vv, _ = gate_cross_fast(mu, q, c, H_SCALE_GATE,
+                                        stab if c < C_DIRECT else NO_TABLE)
         Q = e_uu * Q + e_vv * R
         Qab = x_uu * Qab + x_vv * R * sig
         out[0, t] = q

@@ -22,6 +22,7 @@ from theory._gauss import LINEAR, RELU
 from theory._solvers import N_OUT, vanilla_point
 from theory._table_solve import _q_residual, _solve
 from theory._tables import NO_STACK, scan_gate_Q_into
+from theory.types import xi_from_chi
 
 #: Scan points of the minimalRNN Q-map where a node's profile walk (``_gate_walk``)
 #: cannot decide: 3 per decade over 1e-10 R .. R (root pairs closer than that are found
@@ -185,16 +186,8 @@ def minimal_grid(SW, SB, SV, MU, R, Sigma, tabs, profs, tab_idx, want_c, stab, c
 DERIVED = ("xi_q", "xi_c", "xi_jac", "exists", "bistable", "branch_high", "phase", "converged")
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _xi(chi):
-    """xi = -1/ln chi (theory.md 3.3, 10.3): inf for chi >= 1, 0 for chi <= 0, NaN for NaN."""
-    if math.isnan(chi):
-        return math.nan
-    if chi >= 1.0:
-        return math.inf
-    if chi <= 0.0:
-        return 0.0
-    return -1.0 / math.log(chi)
+#: xi = -1/ln chi of ``theory.types.xi_from_chi`` (theory.md 3.3, 10.3), compiled for grids
+_xi = njit(cache=True, nogil=True, inline="always")(xi_from_chi)
 
 
 @njit(cache=True, nogil=True)

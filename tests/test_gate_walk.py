@@ -17,6 +17,7 @@ import pytest
 import theory
 import theory.grids as grids
 from theory._gate_walk import walk_gate_Q
+from theory._tables import _gate_F
 
 Z = np.arange(-10.0, 10.0 + 1e-12, 0.01)
 W = np.exp(-0.5 * Z**2)
@@ -43,8 +44,8 @@ def dense_roots(mu, v, R, sw2):
 
 def walk(mu, v, R, sw2):
     tab, prof = grids._table(4, mu), grids._profile(mu)
-    lo, f_lo, hi, n_stable, guess, ok = walk_gate_Q(prof, tab, sw2, v, mu, R)
-    assert ok and lo < hi and f_lo > 0.0
+    lo, hi, n_stable, guess, ok = walk_gate_Q(prof, tab, sw2, v, mu, R)
+    assert ok and lo < hi and _gate_F(tab, sw2, v, mu, R, lo) > 0.0
     return (lo, hi), n_stable
 
 

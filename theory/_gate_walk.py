@@ -133,26 +133,32 @@ def _first_node_above(qn, q):
     return lo
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _sign_D(a, k, scale, v):
+    """D = sigma_w^2 R a(q_k) + v - q_k at profile node k: the sign of F there."""
+    return scale * a[k] + v - Q_NODES[k]
+
+
 @njit(cache=True, nogil=True)
 def walk_gate_Q(prof, tab, sw2, v, mu, R):
     """Bracket of the Q-map root reached from Q = 0 and the stable-root count.
 
-    Returns (lo, d_lo, hi, n_stable, guess, ok): the bracket [lo, hi] in Q of
-    the first sign change + -> - of F on the profile nodes (the reached root),
-    the profile's D = sigma_w^2 R a(q) + v - q at lo (> 0, the sign of F), the
+    Returns (lo, hi, n_stable, guess, ok): the bracket [lo, hi] in Q of the
+    first sign change + -> - of F on the profile nodes (the reached root), the
     number of stable roots, a secant first guess, and ``ok`` (False when the
     profile does not cover Q = R: the caller then scans with
-    ``_tables.scan_gate_Q``). Node values of a are the table's own values at
-    its nodes, so the signs are F's up to rounding at a root; the point solver
-    re-checks the bracket with the direct rule. The walk skips blocks whose
-    bounds certify one sign. A positive local minimum of F on the nodes that is shallow
-    for its curvature may hide a root pair between two nodes (next to the
-    saddle-node): F is minimised there (``_tables._hidden_pair``) as in the scan.
+    ``_tables.scan_gate_Q``). The sign of F at a node is that of
+    D = sigma_w^2 R a(q) + v - q (``_sign_D``); node values of a are the table's
+    own values, so the signs are F's up to rounding at a root, and the point
+    solver re-checks the bracket with the direct rule. The walk skips blocks
+    whose bounds certify one sign. A positive local minimum of D on the nodes
+    that is shallow for its curvature may hide a root pair between two nodes
+    (next to the saddle-node): F is minimised there (``_tables._hidden_pair``).
     """
     qn, a = Q_NODES, prof[0]
     q_end = v + sw2 * R
     if not (sw2 > 0.0 and R > 0.0) or q_end >= qn[-1]:
-        return 0.0, 0.0, R, 0, 0.0, False
+        return 0.0, R, 0, 0.0, False
     k_first = _first_node_above(qn, v)
     k = k_first
     # sign of F just above Q = 0 is +: F(0) = E[(1-u)^2] R > 0
@@ -172,18 +178,18 @@ def walk_gate_Q(prof, tab, sw2, v, mu, R):
                 if (not pos) and scale * prof[2, b] + v - qn[k] <= 0.0:
                     k = k_last  # the whole block stays non-positive
                     continue
-        d = scale * a[k] + v - qn[k]
+        d = _sign_D(a, k, scale, v)
         if pos and d <= 0.0:
             n_stable += 1
             if n_stable == 1:
                 lo = (qn[k - 1] - v) / sw2 if k > k_first else 0.0
                 hi = (qn[k] - v) / sw2
                 # D at lo (Q = 0: D = scale a(v), a(v) ~ a at the node above)
-                d_lo = scale * a[k - 1] + v - qn[k - 1] if k > k_first else scale * a[k]
+                d_lo = _sign_D(a, k - 1, scale, v) if k > k_first else scale * a[k]
                 d_hi = d
         elif pos and k > k_first and k + 1 < N_PROFILE and qn[k + 1] < q_end:
-            d_prev = scale * a[k - 1] + v - qn[k - 1]
-            d_next = scale * a[k + 1] + v - qn[k + 1]
+            d_prev = _sign_D(a, k - 1, scale, v)
+            d_next = _sign_D(a, k + 1, scale, v)
             # a local minimum within its curvature of 0: the interpolant may dip below
             if d_prev > d and d_next > d and d < d_prev + d_next - 2.0 * d:
                 q_a, q_b = (qn[k - 1] - v) / sw2, (qn[k + 1] - v) / sw2
@@ -201,10 +207,10 @@ def walk_gate_Q(prof, tab, sw2, v, mu, R):
             j = max(k - 1, k_first)
             lo = (qn[k - 1] - v) / sw2 if k > k_first else 0.0
             hi = R
-            d_lo = scale * a[j] + v - qn[j] if k > k_first else scale * a[j]
+            d_lo = _sign_D(a, j, scale, v) if k > k_first else scale * a[j]
             d_hi = scale * (a[j] - 1.0)  # D at q_end, with a(q_end) ~ a at the node below
     if d_lo > 0.0 and d_hi < 0.0:
         guess = lo + (hi - lo) * d_lo / (d_lo - d_hi)  # D is linear in Q between nodes
     else:
         guess = 0.5 * (lo + hi)
-    return lo, max(d_lo, 1e-300), hi, n_stable, guess, True
+    return lo, hi, n_stable, guess, True

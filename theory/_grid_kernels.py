@@ -19,7 +19,7 @@ from theory._cross_solve import _c_solve, _cross, table_state
 from theory._cross_tables import set_mu, set_q
 from theory._gate_walk import walk_gate_Q
 from theory._gauss import LINEAR, RELU
-from theory._solvers import N_OUT, vanilla_point
+from theory._solvers import N_OUT, units_driven, vanilla_point
 from theory._table_solve import _q_residual, _solve
 from theory._tables import NO_STACK, scan_gate_Q_into
 from theory.types import xi_from_chi
@@ -51,10 +51,8 @@ def _vanilla_node(code, tab, sw, sb, sv, mu, R, Sigma, guess, c_guess, want_c, g
                   res, m, stab, ts):
     sw2 = sw * sw
     v = sv * sv * R + sb * sb
-    # bounded phi (tanh, erf): f(v) = sw2 E[phi^2] > 0 unless nothing drives the units, and
-    # f(sw2 + v) < 0, as in ``_solvers.vanilla_point``
-    if sw2 > 0.0 and (v > 0.0 or mu != 0.0):
-        qs, conv = _solve(code, tab, sw2, v, mu, R, v, 1.0, sw2 + v, guess, m)
+    if units_driven(sw2, v, mu):  # bounded phi: [v, sw2 + v] brackets q*
+        qs, conv = _solve(code, tab, sw2, v, mu, R, v, sw2 + v, guess, m)
     else:
         qs, conv = v, True
         _q_residual(code, tab, sw2, v, mu, R, v, m)  # m: the moments at q = v
@@ -123,13 +121,13 @@ def _minimal_node(tab, prof, sw, sb, sv, mu, R, Sigma, want_c, res, m, Q_guess, 
                   ts, xs, fs):
     sw2 = sw * sw
     v = sv * sv * R + sb * sb
-    lo, f_lo, hi, n_stable, guess, ok = walk_gate_Q(prof, tab, sw2, v, mu, R)
+    lo, hi, n_stable, guess, ok = walk_gate_Q(prof, tab, sw2, v, mu, R)
     if lo < Q_guess < hi:  # the row's extrapolation beats the secant inside the bracket
         guess = Q_guess
     if not ok:
-        lo, f_lo, hi, n_stable = scan_gate_Q_into(tab, sw2, v, mu, R, N_SCAN_GRID, xs, fs)
+        lo, _, hi, n_stable = scan_gate_Q_into(tab, sw2, v, mu, R, N_SCAN_GRID, xs, fs)
         guess = 0.5 * (lo + hi)
-    Qs, conv = _solve(4, tab, sw2, v, mu, R, lo, f_lo, hi, guess, m)
+    Qs, conv = _solve(4, tab, sw2, v, mu, R, lo, hi, guess, m)
     qs = sw2 * Qs + v  # m: the moments within C_TOL of qs (``_solve``)
     res[:] = np.nan
     res[0] = qs

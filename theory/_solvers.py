@@ -45,6 +45,17 @@ C_DIRECT = 1.0 - 1e-5
 N_SCAN = 64  # scan points of the minimalRNN Q-map on (0, R]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def units_driven(sw2, v, mu):
+    """False when nothing drives the units (sigma_w = 0, or no input variance and mu = 0).
+
+    For a bounded phi (tanh, erf: phi^2 < 1, phi = 0 only at 0) the variance map's
+    residual is then f(v) = sw2 E[phi^2] > 0 and f(sw2 + v) = sw2 (E[phi^2] - 1) < 0,
+    so [v, sw2 + v] brackets q* without evaluating f; otherwise q* = v.
+    """
+    return sw2 > 0.0 and (v > 0.0 or mu != 0.0)
+
+
 @njit(cache=True, nogil=True)
 def _vanilla_q_residual(code, sw2, v, mu, q):
     m0, m1, m2 = vanilla_moments(code, mu, q)
@@ -133,11 +144,9 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, sta
     aux = np.zeros(3)
     lo = v
     bounded = code != RELU and code != LINEAR
-    if bounded:
-        # phi^2 <= 1 and phi(x) = 0 only at x = 0: f(v) = sw2 E[phi^2] >= 0 (= 0 only when
-        # nothing drives the units) and f(sw2 + v) = sw2 (E[phi^2] - 1) < 0, no evaluation
+    if bounded:  # the bracket needs no evaluation (``units_driven``)
         hi = sw2 + v
-        f_lo = 0.0 if sw2 == 0.0 or (v == 0.0 and mu == 0.0) else 1.0
+        f_lo = 1.0 if units_driven(sw2, v, mu) else 0.0
         f_hi = -1.0
     else:
         f_lo = _vanilla_q_residual(code, sw2, v, mu, lo)[0]
@@ -159,7 +168,7 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, sta
         x0 = -1.0
         if bounded and mstack.shape[0] > 0 and abs(mu) <= MU_TAB_MAX:  # guess from the tables
             tab = table_rows_at_mu(mstack, mu, lo, hi)
-            x0, _ = _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, 0.5 * (lo + hi), np.zeros(6))
+            x0, _ = _solve(code, tab, sw2, v, mu, R, lo, hi, 0.5 * (lo + hi), np.zeros(6))
         qs, conv, it = _polish(0, p, lo, f_lo, hi, gl_x, gl_w, x0, H_SCALE, NO_TABLE, aux)
     m0, m1 = aux[1], aux[2]
     out[0] = qs
@@ -173,8 +182,8 @@ def vanilla_point(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, gl_x, gl_w, sta
     const = sigma_v * sigma_v * R * Sigma + sigma_b * sigma_b
     x0 = -1.0
     if ct.shape[0] > 0 and code != RELU and code != LINEAR:  # first guess from the tables
-        x0, _, _ = _c_solve(False, code, sw2, const, mu, R, Sigma, qs, qs, v - const <= 0.0, out[6],
-                         -1.0, gl_x, gl_w, stab, point_state(ct, code, mu, qs))
+        x0, _, _ = _c_solve(False, code, sw2, const, mu, R, Sigma, qs, qs, v - const <= 0.0,
+                            out[6], -1.0, gl_x, gl_w, stab, point_state(ct, code, mu, qs))
     xs, cconv, cit = _vanilla_c_solve(code, sw2, const, mu, qs, v - const, out[6], gl_x, gl_w,
                                       x0, H_SCALE, stab, aux)
     out[2] = xs / qs if qs > 0.0 else 1.0
@@ -251,8 +260,8 @@ def minimal_point(sigma_w, sigma_b, sigma_v, mu, R, Sigma, stab, ct, mstack, lst
     const = sigma_v * sigma_v * R * Sigma + sigma_b * sigma_b
     x0 = -1.0
     if ct.shape[0] > 0:  # first guess from the tables
-        x0, _, _ = _c_solve(True, 4, sw2, const, mu, R, Sigma, qs, Qs, Sigma >= 1.0, out[6], -1.0,
-                         np.empty(0), np.empty(0), stab, point_state(ct, 4, mu, qs))
+        x0, _, _ = _c_solve(True, 4, sw2, const, mu, R, Sigma, qs, Qs, Sigma >= 1.0, out[6],
+                            -1.0, np.empty(0), np.empty(0), stab, point_state(ct, 4, mu, qs))
     xs, cconv, cit = _minimal_C_solve(sw2, const, mu, R, Sigma, qs, Qs, out[6], x0, H_SCALE_GATE,
                                       stab, aux)
     out[3] = xs / Qs
@@ -274,15 +283,15 @@ def _minimal_Q_bracket(sw2, v, mu, R, mstack, lstack):
         tab = table_rows_at_mu(mstack, mu, v, q_end)
         prof = fill_profile(tab, low_profile_at_mu(lstack, mu), np.empty((3, N_PROFILE)), v,
                             q_end)
-        lo, f_lo, hi, n_stable, x0, ok = walk_gate_Q(prof, tab, sw2, v, mu, R)
+        lo, hi, n_stable, x0, ok = walk_gate_Q(prof, tab, sw2, v, mu, R)
         if not ok:
-            lo, f_lo, hi, n_stable = scan_gate_Q(tab, sw2, v, mu, R, N_SCAN)
+            lo, _, hi, n_stable = scan_gate_Q(tab, sw2, v, mu, R, N_SCAN)
             x0 = 0.5 * (lo + hi)
         # F(0) = E[(1-u)^2] R > 0 and F(R) = -2 R E[u (1-u)] <= 0 need no evaluation
         f_lo_d = 1.0 if lo == 0.0 else _minimal_Q_residual(sw2, v, mu, R, lo)[0]
         f_hi_d = -1.0 if hi == R else _minimal_Q_residual(sw2, v, mu, R, hi)[0]
         if f_lo_d > 0.0 >= f_hi_d:
-            x0, _ = _solve(4, tab, sw2, v, mu, R, lo, f_lo_d, hi, x0, np.zeros(6))
+            x0, _ = _solve(4, tab, sw2, v, mu, R, lo, hi, x0, np.zeros(6))
             return lo, f_lo_d, hi, n_stable, x0
     lo, f_lo, hi, n_stable = scan_gate_Q(NO_GATE_TABLE, sw2, v, mu, R, N_SCAN)
     return lo, f_lo, hi, n_stable, 0.5 * (lo + hi)

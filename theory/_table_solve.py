@@ -25,7 +25,7 @@ def _q_residual(code, tab, sw2, v, mu, R, x, m):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _solve(code, tab, sw2, v, mu, R, lo, f_lo, hi, guess, m):
+def _solve(code, tab, sw2, v, mu, R, lo, hi, guess, m):
     """Safeguarded Newton for the root in [lo, hi] (f(lo) > 0 >= f(hi)), from ``guess``.
 
     Stops at a relative step of ``C_TOL``: Newton is quadratic, so the root is then

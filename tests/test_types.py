@@ -22,7 +22,7 @@ def test_bad_numbers_are_rejected_with_the_name(field, value):
         Params(**{field: value})
 
 
-@pytest.mark.parametrize("field,value", [("arch", "lstm"), ("phi", "sin"), ("weights", "uniform")])
+@pytest.mark.parametrize("field,value", [("arch", "gpt"), ("phi", "sin"), ("weights", "uniform")])
 def test_bad_choices_are_rejected(field, value):
     with pytest.raises(ParameterError, match=f"^{field}"):
         Params(**{field: value})

@@ -40,6 +40,7 @@ from theory.types import (
     ParameterError,
     Params,
     check_number,
+    require_arch,
 )
 
 #: Fields that need the 2-D (correlation) expectations; the expensive ones.
@@ -127,6 +128,7 @@ def grid(
         ``fields[name]`` has shape (len(y), len(x)); xi is inf where chi >= 1,
         NaN where no fixed point exists (``exists`` = 0).
     """
+    require_arch(params)
     (xn, xv), (yn, yv) = x, y
     if xn == yn:
         raise ParameterError(f"{yn}: the two axes must be different parameters")

@@ -26,7 +26,7 @@ from theory._smooth_cache import (
     smoothing_table,
 )
 from theory._tables import NO_STACK
-from theory.types import Params, PointResult, Trajectory, phase_of, xi_from_chi
+from theory.types import Params, PointResult, Trajectory, phase_of, require_arch, xi_from_chi
 
 MAX_T = 100_000
 
@@ -80,6 +80,7 @@ def point(params: Params) -> PointResult:
     1e-10); fixed points are bracketed on the branch reached from h_0 = 0 and
     polished by safeguarded Newton to a relative step of 1e-14.
     """
+    require_arch(params)
     row = _raw_point(params)
     return point_from_row(params, row)
 
@@ -141,6 +142,7 @@ def trajectory(params: Params, T: int) -> Trajectory:
     Trajectory
         Arrays of length T + 1; index 0 is h_0 = 0 (see :class:`Trajectory`).
     """
+    require_arch(params)
     T = _check_T(T)
     if params.arch == "vanilla":
         code = PHI_CODES[params.phi]

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from theory._mc_kernels import OBS, RECORDED, run_batch
-from theory.types import ParameterError, Params
+from theory.types import ParameterError, Params, require_arch
 
 #: Upper bounds that keep a call from exhausting memory or running for hours.
 MAX_N = 8192
@@ -304,6 +304,7 @@ def simulate(
     for N = 1000 (sigma_v = R = 1). These means relax in :math:`1/E[1-u]` steps,
     longer than xi_J, so ``burn_in`` must exceed several of them.
     """
+    require_arch(params)
     N, T, n, burn, skip = _validate(params, N, T, rng, n_pairs, burn_in, perturbation, decay_skip)
     batch = max(1, min(n, _BATCH_ENTRIES // (N * N)))
     parts = []

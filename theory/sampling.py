@@ -37,7 +37,7 @@ import math
 import numpy as np
 from scipy.linalg import blas, lapack
 
-from theory.types import ParameterError, Params
+from theory.types import ParameterError, Params, require_arch
 
 MAX_N = 4000
 MAX_T = 100_000
@@ -220,6 +220,7 @@ def sample_singular_values(params: Params, N: int, T: int, rng: np.random.Genera
     ndarray of shape (N,)
         Increasing singular values (or their logs).
     """
+    require_arch(params)
     N = _check_int("N", N, 2, MAX_N)
     T = _check_int("T", T, 1, MAX_T)
     if not isinstance(rng, np.random.Generator):
@@ -238,6 +239,7 @@ def sample_log_sv_multi(params: Params, N: int, Ts: tuple[int, ...], rng: np.ran
                         *, burn_in: int | None = None) -> dict[int, np.ndarray]:
     """ln singular values of the t-step Jacobians of ONE network for every t in ``Ts``
     (prefixes of the same product, so the answers are correlated across t)."""
+    require_arch(params)
     N = _check_int("N", N, 2, MAX_N)
     Ts = tuple(sorted(_check_int("T", t, 1, MAX_T) for t in Ts))
     if burn_in is None:

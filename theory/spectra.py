@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from theory import _spectra_kernels as kern
-from theory.types import ParameterError, Params
+from theory.types import ParameterError, Params, require_arch
 
 MAX_T = 100_000
 MIN_POINTS, MAX_POINTS = 16, 20_000
@@ -339,6 +339,7 @@ def spectrum(params: Params, T: int, n_points: int = 400) -> Spectrum:
     ParameterError
         Bad T or n_points, no stationary state, or singular values beyond 1e300.
     """
+    require_arch(params)
     from theory.meanfield import point
 
     T = _check_int("T", T, 1, MAX_T)

@@ -21,10 +21,19 @@ from typing import Any
 
 import numpy as np
 
-ARCHS = ("vanilla", "minimal")
+ARCHS = ("vanilla", "minimal", "gru", "lstm")
+#: Architectures with a memory gate (``mu_b`` is that gate's bias mean).
+GATED_ARCHS = ("minimal", "gru", "lstm")
 PHIS = ("tanh", "erf", "relu", "linear")
-WEIGHTS = ("gaussian", "orthogonal")
+WEIGHTS = ("gaussian", "orthogonal", "block-orthogonal")
 PHASES = ("ordered", "critical", "chaotic")
+GRU_VARIANTS = ("reset_after", "reset_before")
+#: LSTM closures of E[tanh^2 c] (gated-cells.md 4.4, 4.4b).
+CLOSURES = ("gc", "gc4")
+#: Gates of the GRU and the LSTM (gated-cells.md 1.1, 1.2); the memory gate first.
+GATES = {"gru": ("z", "r", "n"), "lstm": ("f", "i", "g", "o")}
+#: The gate whose bias mean is ``mu_b`` (gated-cells.md 1.4).
+MEMORY_GATE = {"gru": "z", "lstm": "f"}
 
 #: Documented range of every numeric parameter: (low, high, low_inclusive).
 #: Values outside are rejected with :class:`ParameterError`.
@@ -35,6 +44,21 @@ PARAM_RANGES: dict[str, tuple[float, float, bool]] = {
     "mu_b": (-6.0, 10.0, True),
     "R": (0.0, 4.0, False),
     "Sigma": (0.0, 1.0, True),
+    "mu_i": (-6.0, 10.0, True),
+    "mu_o": (-6.0, 10.0, True),
+    "mu_r": (-6.0, 10.0, True),
+}
+
+#: Advanced named parameters and the architecture each applies to (gated-cells.md 1.4).
+ARCH_ONLY = {"mu_i": "lstm", "mu_o": "lstm", "mu_r": "gru", "gru_variant": "gru",
+             "closure": "lstm"}
+
+#: Ranges of the per-gate overrides (gated-cells.md 1.4, 10) by prefix.
+OVERRIDE_RANGES: dict[str, tuple[float, float, bool]] = {
+    "sigma_w": (0.0, 10.0, True),
+    "sigma_v": (0.0, 3.0, True),
+    "sigma_b": (0.0, 2.0, True),
+    "sigma_bh": (0.0, 2.0, True),
 }
 
 #: Parameters that may span a phase-diagram axis.
@@ -51,8 +75,9 @@ class ParameterError(ValueError):
     """
 
 
-def check_number(name: str, value: Any) -> float:
-    """Return ``value`` as a float inside ``PARAM_RANGES[name]`` or raise.
+def check_number(name: str, value: Any,
+                 rng: tuple[float, float, bool] | None = None) -> float:
+    """Return ``value`` as a float inside ``rng`` (default ``PARAM_RANGES[name]``) or raise.
 
     Raises
     ------
@@ -65,7 +90,7 @@ def check_number(name: str, value: Any) -> float:
         raise ParameterError(f"{name}: expected a number, got {value!r}") from None
     if isinstance(value, bool) or not math.isfinite(x):
         raise ParameterError(f"{name}: expected a finite number, got {value!r}")
-    lo, hi, lo_incl = PARAM_RANGES[name]
+    lo, hi, lo_incl = PARAM_RANGES[name] if rng is None else rng
     if x > hi or x < lo or (x == lo and not lo_incl):
         bracket = "[" if lo_incl else "("
         raise ParameterError(f"{name}: {x:g} is outside {bracket}{lo:g}, {hi:g}]")
@@ -79,22 +104,66 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return str(value)
 
 
+def override_names(arch: str, gru_variant: str = "reset_after") -> tuple[str, ...]:
+    """Per-gate override names valid for ``arch`` (gated-cells.md 1.4, 10).
+
+    ``sigma_w_<k>``, ``sigma_v_<k>``, ``sigma_b_<k>`` for every gate k; the bias means
+    of the gates without a named parameter are fixed at 0 (the memory gate's is
+    ``mu_b``, LSTM ``mu_i``/``mu_o`` and GRU ``mu_r`` are named parameters, and the
+    candidate's mean must be 0: see :class:`Params`). GRU ``reset_after`` adds
+    ``sigma_bh_n``, the spread of the bias b'_n inside the reset product.
+    """
+    if arch not in GATES:
+        return ()
+    names = tuple(f"{kind}_{k}" for k in GATES[arch] for kind in ("sigma_w", "sigma_v", "sigma_b"))
+    return names + (("sigma_bh_n",) if arch == "gru" and gru_variant == "reset_after" else ())
+
+
+@dataclass(frozen=True)
+class GateParams:
+    """The ensemble of one gate k (gated-cells.md 1.3): W_k, V_k scales, bias law."""
+
+    sigma_w: float
+    sigma_v: float
+    sigma_b: float
+    mu: float
+
+
 @dataclass(frozen=True)
 class Params:
-    """One point of the initialisation ensemble (theory.md section 1.3).
+    """One point of the initialisation ensemble (theory.md 1.3, gated-cells.md 1.3-1.4).
 
     Parameters
     ----------
-    arch : {"vanilla", "minimal"}
-        Vanilla RNN (section 1.1) or minimalRNN (section 1.2).
+    arch : {"vanilla", "minimal", "gru", "lstm"}
+        Vanilla RNN (theory.md 1.1), minimalRNN (1.2), GRU or LSTM (gated-cells.md
+        1.2, 1.1).
     phi : {"tanh", "erf", "relu", "linear"}
-        Vanilla nonlinearity; ignored by the minimalRNN (its gate is a sigmoid).
-    weights : {"gaussian", "orthogonal"}
-        Law of the recurrent matrix W. The mean-field maps do not depend on it;
-        spectra and simulations do.
+        Vanilla nonlinearity; ignored by the gated cells (their gates are sigmoids,
+        their candidates tanh).
+    weights : {"gaussian", "orthogonal", "block-orthogonal"}
+        Law of the recurrent matrices. The mean-field maps do not depend on it;
+        spectra and simulations do. ``block-orthogonal`` (one orthogonal matrix cut
+        into gate blocks, as Keras and Flax-nnx build it) applies to GRU and LSTM.
     sigma_w, sigma_b, sigma_v, mu_b, R, Sigma : float
         sigma_w in (0, 10], sigma_b in [0, 2], sigma_v in [0, 3], mu_b in [-6, 10],
-        R in (0, 4], Sigma in [0, 1].
+        R in (0, 4], Sigma in [0, 1]. For the gated cells sigma_w, sigma_v, sigma_b are
+        shared by every gate and ``mu_b`` is the memory gate's bias mean (minimalRNN
+        gate u, GRU update gate z, LSTM forget gate f).
+    gru_variant : {"reset_after", "reset_before"}
+        GRU only: where the reset gate acts (gated-cells.md 1.2).
+    mu_i, mu_o : float
+        LSTM only: input- and output-gate bias means, in [-6, 10].
+    mu_r : float
+        GRU only: reset-gate bias mean, in [-6, 10].
+    closure : {"gc", "gc4"}
+        LSTM only: Gaussian closure of E[tanh^2 c] (eq. 4.4) or its fourth-cumulant
+        correction for the one-sequence quantities (eq. 4.4b).
+    overrides : mapping of str to float
+        GRU/LSTM only: per-gate values replacing the shared ones, named
+        ``sigma_w_<k>``, ``sigma_v_<k>``, ``sigma_b_<k>`` (and ``sigma_bh_n`` for the GRU
+        reset_after bias b'_n); see :func:`override_names`. Stored as a sorted tuple of
+        pairs, so a Params stays hashable.
     """
 
     arch: str = "vanilla"
@@ -106,26 +175,112 @@ class Params:
     mu_b: float = 0.0
     R: float = 1.0
     Sigma: float = 0.0
+    gru_variant: str = "reset_after"
+    mu_i: float = 0.0
+    mu_o: float = 0.0
+    mu_r: float = 0.0
+    closure: str = "gc"
+    overrides: Any = ()
 
     def __post_init__(self) -> None:
         check_choice("arch", self.arch, ARCHS)
         check_choice("phi", self.phi, PHIS)
         check_choice("weights", self.weights, WEIGHTS)
+        check_choice("gru_variant", self.gru_variant, GRU_VARIANTS)
+        check_choice("closure", self.closure, CLOSURES)
+        if self.weights == "block-orthogonal" and self.arch not in GATES:
+            raise ParameterError("weights: 'block-orthogonal' applies to arch 'gru' and 'lstm' "
+                                 "only (one orthogonal matrix cut into gate blocks)")
         for name in PARAM_RANGES:
             object.__setattr__(self, name, check_number(name, getattr(self, name)))
+        defaults = _FIELD_DEFAULTS
+        for name, arch in ARCH_ONLY.items():
+            if self.arch != arch and getattr(self, name) != defaults[name]:
+                raise ParameterError(f"{name}: applies to arch '{arch}' only "
+                                     f"(got {getattr(self, name)!r} with arch '{self.arch}')")
+        object.__setattr__(self, "overrides", self._checked_overrides())
+
+    def _checked_overrides(self) -> tuple[tuple[str, float], ...]:
+        raw = self.overrides
+        if isinstance(raw, dict):
+            items = list(raw.items())
+        else:
+            try:
+                items = [(str(k), v) for k, v in raw]
+            except (TypeError, ValueError):
+                raise ParameterError(f"overrides: expected a mapping of names to numbers, "
+                                     f"got {raw!r}") from None
+        valid = override_names(self.arch, self.gru_variant)
+        out = {}
+        for name, value in items:
+            if name not in valid:
+                hint = (f"valid for arch '{self.arch}': {', '.join(valid)}" if valid else
+                        f"arch '{self.arch}' has no per-gate parameters")
+                if name in ("mu_f", "mu_z", "mu_u"):
+                    hint = "the memory gate's bias mean is mu_b"
+                elif name in ("mu_i", "mu_o", "mu_r"):
+                    hint = f"{name} is a named parameter: Params({name}=...)"
+                elif name in ("mu_g", "mu_n", "mu_bh_n"):
+                    hint = ("candidate bias means other than 0 are not supported (no framework "
+                            "uses them; gated-cells.md 1.4)")
+                raise ParameterError(f"{name}: not a per-gate override here ({hint})")
+            prefix = name.rsplit("_", 1)[0]
+            out[name] = check_number(name, value, OVERRIDE_RANGES[prefix])
+        return tuple(sorted(out.items()))
 
     def replace(self, **changes: Any) -> Params:
         """Return a copy with ``changes`` applied (and validated)."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict of the section-11 names."""
-        return dataclasses.asdict(self)
+        """Plain dict of the section-11 names that apply to this architecture.
+
+        Advanced GRU/LSTM parameters appear only for the architecture they apply
+        to; ``overrides`` (a dict) only when some are set.
+        """
+        out = dataclasses.asdict(self)
+        for name, arch in ARCH_ONLY.items():
+            if self.arch != arch:
+                del out[name]
+        out["overrides"] = dict(self.overrides)
+        if not self.overrides:
+            del out["overrides"]
+        return out
 
     @property
     def input_variance(self) -> float:
         """sigma_v^2 R + sigma_b^2, the input-plus-bias part of q_t (eq. 2.1)."""
         return self.sigma_v**2 * self.R + self.sigma_b**2
+
+    def gate(self, k: str) -> GateParams:
+        """The ensemble of gate ``k`` of a GRU or LSTM (gated-cells.md 1.3-1.4).
+
+        Shared sigma_w, sigma_v, sigma_b unless overridden; bias mean ``mu_b`` for the
+        memory gate, ``mu_i``/``mu_o``/``mu_r`` for those gates, 0 for the candidate.
+        """
+        if self.arch not in GATES or k not in GATES[self.arch]:
+            raise ParameterError(f"gate: {k!r} is not a gate of arch '{self.arch}'")
+        ov = dict(self.overrides)
+        mu = {"f": self.mu_b, "z": self.mu_b, "i": self.mu_i, "o": self.mu_o,
+              "r": self.mu_r}.get(k, 0.0)
+        return GateParams(sigma_w=ov.get(f"sigma_w_{k}", self.sigma_w),
+                          sigma_v=ov.get(f"sigma_v_{k}", self.sigma_v),
+                          sigma_b=ov.get(f"sigma_b_{k}", self.sigma_b), mu=mu)
+
+    @property
+    def sigma_bh_n(self) -> float:
+        """GRU reset_after: spread of the bias b'_n inside the reset product (default 0)."""
+        return dict(self.overrides).get("sigma_bh_n", 0.0)
+
+
+_FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Params)}
+
+
+def require_arch(params: Params, archs: tuple[str, ...] = ("vanilla", "minimal")) -> None:
+    """Raise ParameterError if ``params.arch`` is not one of ``archs``."""
+    if params.arch not in archs:
+        raise ParameterError(f"arch: {params.arch!r} is not available here yet "
+                             f"(use one of {', '.join(archs)})")
 
 
 def default_params(arch: str = "vanilla") -> Params:
@@ -133,10 +288,14 @@ def default_params(arch: str = "vanilla") -> Params:
 
     Vanilla: tanh, sigma_w=1.2, sigma_b=0.2, sigma_v=0.5, R=1, Sigma=0 (theory.md
     section 9, preset of Fig. ~1). minimalRNN: sigma_w=2, mu_b=2, sigma_v=1,
-    sigma_b=0, R=1, Sigma=0 (section 9, preset of Fig. ~2).
+    sigma_b=0, R=1, Sigma=0 (section 9, preset of Fig. ~2). GRU and LSTM: the
+    defaults of gated-cells.md 1.4 (sigma_w=1, sigma_v=1, sigma_b=0, mu_b=0, R=1,
+    Sigma=0; GRU reset_after, LSTM Gaussian closure).
     """
     if arch == "minimal":
         return Params(arch="minimal", sigma_w=2.0, sigma_b=0.0, sigma_v=1.0, mu_b=2.0)
+    if arch in GATES:
+        return Params(arch=arch, sigma_w=1.0, sigma_b=0.0, sigma_v=1.0, mu_b=0.0)
     return Params(arch=check_choice("arch", arch, ARCHS))
 
 
@@ -161,6 +320,12 @@ def phase_of(chi_jac: float, tol: float = PHASE_TOL) -> str:
     if abs(chi_jac - 1.0) <= tol:
         return "critical"
     return "ordered" if chi_jac < 1.0 else "chaotic"
+
+
+#: Tied-network indicator thresholds of gated-cells.md eq. (2.5).
+RHO_TIED_MAX = 0.3
+SIGMA_B_TIED_MAX = 0.2
+_GATED_EXTRAS = frozenset({"Qc_star", "Cc_star", "rho_tied", "jac_matrix", "q_gates"})
 
 
 def _json_number(x: float) -> float | None:
@@ -197,20 +362,45 @@ class PointResult:
     c_converged: bool = True
     iterations: int = 0
     message: str = ""
+    Qc_star: float = math.nan
+    Cc_star: float = math.nan
+    rho_tied: float = math.nan
+    jac_matrix: tuple[tuple[float, float], tuple[float, float]] | None = None
+    q_gates: dict[str, float] | None = None
 
     @property
     def converged(self) -> bool:
         """Both solves converged."""
         return self.q_converged and self.c_converged
 
+    @property
+    def tied_warning(self) -> bool:
+        """GRU/LSTM: real (tied-weight) networks deviate from this untied mean field.
+
+        The indicator of gated-cells.md eq. (2.5): rho_tied > 0.3 or sigma_b > 0.2.
+        """
+        if self.params.arch not in GATES:
+            return False
+        return bool(self.rho_tied > RHO_TIED_MAX or self.params.sigma_b > SIGMA_B_TIED_MAX)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: parameters, then results; non-finite numbers -> None."""
+        """JSON-ready dict: parameters, then results; non-finite numbers -> None.
+
+        The GRU/LSTM extras (``Qc_star``, ``Cc_star``, ``rho_tied``, ``jac_matrix``,
+        ``q_gates``, ``tied_warning``) appear for those architectures only.
+        """
         out: dict[str, Any] = self.params.to_dict()
+        gated = self.params.arch in GATES
         for f in dataclasses.fields(self):
-            if f.name == "params":
+            if f.name == "params" or (f.name in _GATED_EXTRAS and not gated):
                 continue
             v = getattr(self, f.name)
             out[f.name] = _json_number(v) if isinstance(v, float) else v
+        if gated:
+            out["tied_warning"] = self.tied_warning
+            if self.params.arch != "lstm":
+                for name in ("Qc_star", "Cc_star", "jac_matrix"):
+                    out.pop(name)
         out["converged"] = self.converged
         return out
 

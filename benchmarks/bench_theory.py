@@ -1,4 +1,4 @@
-"""Speed of the mean-field calculators (issue 2) against a plain SciPy reference.
+"""Speed of the mean-field calculators against a plain SciPy reference.
 
 Run: ``NUMBA_CACHE_DIR=/tmp/numba_cache .venv/bin/python benchmarks/bench_theory.py``
 (``--quick`` for a smoke run). Prints a table and writes
@@ -15,6 +15,9 @@ What is measured, per architecture, on one thread (``NUMBA_NUM_THREADS=1``):
   Sigma = 0.5, where the correlation map is not trivially solved by C* = 0.
 * ``point``: ``theory.point`` at 1000 random nodes of that grid (distinct
   parameters, so no cache hits); mean time per call, median over repeats.
+* The GRU and the LSTM (gated-cells.md) on their (log sigma_w, mu_b) plane, at Sigma = 0
+  (the start view) and Sigma = 0.5; their accuracy is checked by the test suite against
+  its own brute-force reference, so no SciPy ratio is computed for them here.
 * ``cold start``: a fresh interpreter running ``import theory`` plus one
   ``theory.point``; run twice (the first fills the Numba cache if needed), the
   second is reported: wall clock of the whole process and the in-process time.
@@ -57,10 +60,13 @@ import theory  # noqa: E402 (after the environment and sys.path are set)
 N_GRID = 200  # the issue's grid; --n-grid changes it (then grid targets do not apply)
 Z = 10.0  # integration range [-Z, Z]; the N(0,1) mass outside is 1.5e-23
 SQ2PI = math.sqrt(2.0 * math.pi)
-TARGETS = {  # issue 2, "Speed": value <= target (ratio: value >= target)
+TARGETS = {  # value <= target (ratio: value >= target); issue 2 and, for gru/lstm, issue 12
     "grid_vanilla_ms": 30.0,
     "grid_minimal_ms": 60.0,
+    "grid_gru_ms": 150.0,
+    "grid_lstm_ms": 150.0,
     "point_us": 50.0,
+    "point_gated_us": 200.0,
     "ratio": 2000.0,
     "cold_start_s": 2.0,
 }
@@ -204,7 +210,19 @@ CASES = {  # name -> (arch, x axis, y axis, fixed-parameter changes); axis specs
         ("mu_b", -4.0, 8.0, False),
         {"Sigma": 0.5},
     ),
+    # the gated cells on the dashboard's (log sigma_w, mu_b) plane (gated-cells.md 1.4)
+    "gru": ("gru", ("sigma_w", 0.1, 10.0, True), ("mu_b", -4.0, 8.0, False), {}),
+    "gru Sigma=0.5": ("gru", ("sigma_w", 0.1, 10.0, True), ("mu_b", -4.0, 8.0, False),
+                      {"Sigma": 0.5}),
+    "gru reset_before": ("gru", ("sigma_w", 0.1, 10.0, True), ("mu_b", -4.0, 8.0, False),
+                         {"gru_variant": "reset_before", "Sigma": 0.5}),
+    "lstm": ("lstm", ("sigma_w", 0.1, 10.0, True), ("mu_b", -4.0, 8.0, False), {}),
+    "lstm Sigma=0.5": ("lstm", ("sigma_w", 0.1, 10.0, True), ("mu_b", -4.0, 8.0, False),
+                       {"Sigma": 0.5}),
 }
+#: Architectures with a plain per-point SciPy reference written here (the gated cells are
+#: checked to 1e-6 by the test suite's own brute-force reference instead).
+REFERENCE_ARCHS = ("vanilla", "minimal")
 
 
 def axes(case: str, n: int) -> tuple[tuple[str, np.ndarray], tuple[str, np.ndarray]]:
@@ -345,7 +363,7 @@ def rows_of(res: dict, n_grid: int) -> list[dict]:
     rows = [_row(f"speed probe, {tag} (see speed_probe)", ms, "ms", None)
             for tag, ms in zip(("before", "after"), res["speed_probe_ms"], strict=True)]
     for case, r in res["cases"].items():
-        arch, ref = CASES[case][0], r["reference"]
+        arch, ref = CASES[case][0], r.get("reference")
         rows.append(
             _row(
                 f"{case}: grid {n_grid}x{n_grid}, all fields",
@@ -354,8 +372,10 @@ def rows_of(res: dict, n_grid: int) -> list[dict]:
                 on_target and f"grid_{arch}_ms",
             )
         )
+        point_key = "point_us" if arch in REFERENCE_ARCHS else "point_gated_us"
         if "point" in r:
-            rows.append(_row(f"{case}: single point", r["point"]["median_us"], "us", "point_us"))
+            rows.append(_row(f"{case}: single point", r["point"]["median_us"], "us", point_key))
+        if "cold" in r:
             rows.append(
                 _row(
                     f"{case}: cold start (wall, 2nd run)", r["cold"]["wall_s"], "s", "cold_start_s"
@@ -364,6 +384,8 @@ def rows_of(res: dict, n_grid: int) -> list[dict]:
             rows.append(
                 _row(f"{case}: cold start (in-process)", r["cold"]["in_process_s"], "s", None)
             )
+        if ref is None:
+            continue
         rows += [
             _row(f"{case}: SciPy reference per point", ref["per_point_s"], "s", None),
             _row(f"{case}: reference extrapolated to grid", ref["extrapolated_grid_s"], "s", None),
@@ -412,11 +434,17 @@ def run(args: argparse.Namespace) -> dict:
     res: dict = {"cases": {}, "speed_probe_ms": [speed_probe()]}
     for case in CASES:
         arch = CASES[case][0]
+        if args.arch and arch not in args.arch:
+            continue
         r: dict = {"grid": time_grid(case, args.repeats, args.n_grid)}
         print(f"[{case}] grid {r['grid']['median_ms']:.1f} ms", file=sys.stderr)
-        if case == arch:  # point and cold start once per architecture
+        if case == arch or case.endswith("Sigma=0.5"):  # points where C* needs a solve too
             r["point"] = time_point(case, args.points, 5, args.n_grid)
+        if case == arch:  # cold start once per architecture
             r["cold"] = time_cold(arch)
+        if arch not in REFERENCE_ARCHS:
+            res["cases"][case] = r
+            continue
         r["reference"] = time_reference(case, args.ref_points, args.n_grid)
         r["ratio"] = r["reference"]["extrapolated_grid_s"] / (1e-3 * r["grid"]["median_ms"])
         print(
@@ -462,6 +490,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument(
         "--quick", action="store_true", help="smoke run: 3 repeats, 200 points, 3 reference points"
     )
+    ap.add_argument("--arch", nargs="*", default=None,
+                    help="only these architectures (default: all four)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "theory.json"))
     args = ap.parse_args()
     if args.quick:

@@ -367,7 +367,7 @@ BAD = [
     (["point", "--arch", "minimal", "--mu-b", "11"], "--mu-b"),
     (["point", "--arch", "vanilla", "--phi", "sigmoid"], "--phi"),
     (["point", "--arch", "vanilla", "--weights", "uniform"], "--weights"),
-    (["point", "--arch", "lstm"], "--arch"),
+    (["point", "--arch", "transformer"], "--arch"),
     (["point"], "--arch"),
     (["point", "--arch", "vanilla", "--sigma-w"], "--sigma-w"),
     (["point", "--arch", "vanilla", "--bogus", "1"], "--bogus"),

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from theory import _cross_tables as ct
-from theory._cross_solve import table_state
-from theory._gauss import ERF, GL_W, GL_X, SIGMOID, TANH, gate_cross, vanilla_cross
+from theory._solve import table_state
+from theory._gauss import ERF, GL_W, GL_X, SIGMOID, TANH, sigmoid_cross, phi_cross
 from theory._smooth_cache import cross_table
 
 
@@ -31,9 +31,9 @@ def _lookup(code, mu, q, c):
 
 def _direct(code, mu, q, c):
     if code == SIGMOID:
-        e_uu, e_vv, e_dd = gate_cross(mu, q, c)
+        e_uu, e_vv, e_dd = sigmoid_cross(mu, q, c)
         return np.array([e_uu, e_dd, e_vv])
-    return np.array(list(vanilla_cross(code, mu, q, c, GL_X, GL_W)) + [0.0])
+    return np.array(list(phi_cross(code, mu, q, c, GL_X, GL_W)) + [0.0])
 
 
 @pytest.mark.parametrize("code", [TANH, ERF, SIGMOID])

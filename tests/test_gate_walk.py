@@ -1,6 +1,6 @@
 """The minimalRNN Q-map's stable roots: the profile walk against a dense sign scan.
 
-``theory._gate_walk`` decides, for grids and points, which root of the Q-map
+``theory._gate_roots`` decides, for grids and points, which root of the Q-map
 (eq. 4.1) h_0 = 0 reaches and how many stable roots there are (the ``bistable``
 flag). The reference here is independent of it: F(Q) = E[u^2] Q + E[(1-u)^2] R - Q
 by a vectorised NumPy trapezoid (step 0.01 in z on [-10, 10]; its error,
@@ -16,8 +16,7 @@ import pytest
 
 import theory
 import theory.grids as grids
-from theory._gate_walk import walk_gate_Q
-from theory._tables import _gate_F
+from theory._gate_roots import _gate_F, walk_gate_Q
 
 Z = np.arange(-10.0, 10.0 + 1e-12, 0.01)
 W = np.exp(-0.5 * Z**2)

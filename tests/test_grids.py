@@ -10,7 +10,7 @@ import pytest
 
 import theory
 from theory import Params
-from theory._gauss import ERF, SIGMOID, TANH, gate_moments, vanilla_moments
+from theory._gauss import ERF, SIGMOID, TANH, sigmoid_moments, phi_moments
 from theory._tables import build_table, lookup
 
 GRID_RTOL = 1e-4  # the grid-vs-point tolerance
@@ -24,7 +24,7 @@ def test_table_interpolation_matches_direct_kernels(code, mu):
     worst = 0.0
     for q in np.geomspace(0.3, 999.0, 157):
         lookup(tab, code, mu, q, out)
-        direct = gate_moments(mu, q) if code == SIGMOID else vanilla_moments(code, mu, q)
+        direct = sigmoid_moments(mu, q) if code == SIGMOID else phi_moments(code, mu, q)
         scale = abs(direct[0])  # chi's are O(E[f^2]); compare against that scale
         for j, d in enumerate(direct):
             if code != SIGMOID and j > 0:
@@ -114,7 +114,7 @@ def test_bad_grids_raise_parameter_error(bad):
 def test_smoothing_table_is_finite_and_matches_direct_2d_rule(code):
     from theory._gauss import _cross_trapezoid
     from theory._smooth import T_HALF, cross
-    from theory.grids import smoothing_table
+    from theory._smooth_cache import smoothing_table
 
     tab = smoothing_table(code)
     assert np.all(np.isfinite(tab))

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 
 import theory
+from theory import cells
 from theory import sampling as SM
 
 
 def _net(p, N, seed, burn=20):
-    net = SM._Network(p, N, np.random.default_rng(seed))
+    net = cells.get(p.arch).network(p, N, np.random.default_rng(seed))
     for _ in range(burn):
         net.step()
     return net
@@ -35,7 +36,8 @@ def test_accumulation_matches_explicit_product_at_small_T(arch, weights):
     net.rng.bit_generator.state, net.h = state
     P = np.eye(N)
     for _ in range(T):
-        a, c = net.step()
+        f = net.step()  # J = diag(a) W, or diag(a) + diag(c) W (theory.md 5.1)
+        a, c = f.a, f.c
         J = a[:, None] * net.W if c is None else np.diag(a) + c[:, None] * net.W
         P = J @ P
     ref = np.log(np.linalg.svd(P, compute_uv=False))[::-1]
@@ -65,22 +67,37 @@ def test_deflation_matches_undeflated_when_gaps_are_large(monkeypatch):
     np.testing.assert_allclose(got, ref, atol=1e-8)
 
 
-def test_one_step_jacobian_is_the_derivative_of_the_network_map():
-    for p in (theory.Params(sigma_w=1.3), theory.Params(arch="minimal", sigma_w=2.0, mu_b=1.0)):
-        net = _net(p, 30, 4)
-        h0 = net.h.copy()
-        state = net.rng.bit_generator.state
-        a, c = net.step()
-        J = a[:, None] * net.W if c is None else np.diag(a) + c[:, None] * net.W
-        eps = 1e-6
-        for j in (0, 7):
-            hs = []
-            for sgn in (1, -1):
-                net.rng.bit_generator.state, net.h = state, h0.copy()
-                net.h[j] += sgn * eps
-                net.step()
-                hs.append(net.h.copy())
-            np.testing.assert_allclose((hs[0] - hs[1]) / (2 * eps), J[:, j], atol=1e-7)
+ONE_STEP_CASES = [
+    theory.Params(sigma_w=1.3), theory.Params(arch="minimal", sigma_w=2.0, mu_b=1.0),
+    theory.Params(arch="gru", sigma_w=1.5, sigma_b=0.3, mu_b=1.0, mu_r=0.5),
+    theory.Params(arch="gru", sigma_w=1.5, sigma_b=0.3, mu_b=1.0, gru_variant="reset_before"),
+    theory.Params(arch="gru", sigma_w=1.2, weights="block-orthogonal",
+                  overrides={"sigma_bh_n": 0.4}),
+    theory.Params(arch="lstm", sigma_w=1.5, sigma_b=0.3, mu_b=1.0, mu_i=0.5, mu_o=-0.5),
+    theory.Params(arch="lstm", sigma_w=1.0, weights="block-orthogonal"),
+]
+
+
+@pytest.mark.parametrize("p", ONE_STEP_CASES,
+                         ids=lambda p: f"{p.arch}-{p.gru_variant}-{p.weights}")
+def test_one_step_jacobian_is_the_derivative_of_the_network_map(p):
+    """The factor a step returns is d state_t / d state_{t-1} (theory.md 5.1, gated-cells.md
+    3.5 and 4.8), checked column by column against central differences of the map."""
+    net = _net(p, 30, 4)
+    s0 = net.state.copy()
+    rng_state = net.rng.bit_generator.state
+    J = net.step().apply(np.eye(net.dim))
+    eps = 1e-6
+    for j in (0, 7, net.dim - 1):
+        out = []
+        for sgn in (1, -1):
+            net.rng.bit_generator.state = rng_state
+            s = s0.copy()
+            s[j] += sgn * eps
+            net.state = s
+            net.step()
+            out.append(net.state.copy())
+        np.testing.assert_allclose((out[0] - out[1]) / (2 * eps), J[:, j], atol=1e-7)
 
 
 def test_reproducible_sorted_and_log_consistent():

@@ -1,9 +1,11 @@
 """Mean-field and random-matrix theory of randomly initialised RNNs.
 
 Chen, Pennington & Schoenholz, "Dynamical Isometry and a Mean Field Theory of
-RNNs: Gating Enables Signal Propagation in Recurrent Neural Networks", ICML 2018.
-The team's specification is ``shared/theory.md``; equation numbers in docstrings
-refer to it.
+RNNs: Gating Enables Signal Propagation in Recurrent Neural Networks", ICML 2018,
+and Gilboa et al., "Dynamical Isometry and a Mean Field Theory of LSTMs and GRUs",
+2019. Four cells (``theory.cells``): the vanilla RNN, the minimalRNN, the GRU and
+the LSTM. Equation numbers in docstrings refer to the team's specifications
+(theory.md for the first two, gated-cells.md for the GRU and the LSTM).
 
 Example
 -------
@@ -23,15 +25,21 @@ from typing import TYPE_CHECKING
 
 from theory import _cachedir  # noqa: F401  (must run before any kernel module is imported)
 from theory.critical import (
+    GatedCriticalInit,
     MinimalCriticalInit,
     VanillaCriticalInit,
+    critical_init_gru,
+    critical_init_lstm,
     critical_init_minimal,
     critical_init_vanilla,
+    critical_sigma_w,
 )
+from theory.frameworks import FrameworkDefault, framework_defaults
 from theory.grids import critical_lines, grid
 from theory.meanfield import point, trajectory
 from theory.types import (
     ARCHS,
+    GATES,
     PARAM_RANGES,
     PHIS,
     PLANE_PARAMS,
@@ -51,7 +59,7 @@ if TYPE_CHECKING:
     from theory.sampling import sample_singular_values
     from theory.spectra import Spectrum, spectrum
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: Imported on first use (PEP 562): the simulator, the sampler and the spectra pull in
 #: scipy.special and scipy.linalg (~0.4 s), which a mean-field-only user never needs.
@@ -73,11 +81,14 @@ def __getattr__(name: str):
 
 __all__ = [
     "ARCHS",
+    "GATES",
     "PARAM_RANGES",
     "PHIS",
     "PLANE_PARAMS",
     "WEIGHTS",
     "CriticalLine",
+    "FrameworkDefault",
+    "GatedCriticalInit",
     "GridResult",
     "MinimalCriticalInit",
     "ParameterError",
@@ -87,10 +98,14 @@ __all__ = [
     "Spectrum",
     "Trajectory",
     "VanillaCriticalInit",
+    "critical_init_gru",
+    "critical_init_lstm",
     "critical_init_minimal",
     "critical_init_vanilla",
+    "critical_sigma_w",
     "critical_lines",
     "default_params",
+    "framework_defaults",
     "grid",
     "point",
     "sample_singular_values",

@@ -1,7 +1,7 @@
 """Point Numba's on-disk cache at a folder keyed by the kernels' source (private).
 
 Numba keys a cached kernel on its own file only: after an edit in ``_gauss.py``
-a kernel in ``_grid_kernels.py`` that inlines it would be loaded stale from the
+a kernel in ``cells/vanilla.py`` that inlines it would be loaded stale from the
 cache (seen in development: wrong results after a constant changed). Keying the
 cache folder on a hash of every kernel source makes any edit a clean rebuild.
 The base folder is ``$NUMBA_CACHE_DIR`` if set (it must be writable, see
@@ -23,8 +23,8 @@ _HERE = Path(__file__).resolve().parent
 
 def _kernel_digest() -> str:
     digest = hashlib.sha256()
-    for path in sorted(_HERE.glob("_*.py")):
-        digest.update(path.name.encode())
+    for path in sorted([*_HERE.glob("_*.py"), *_HERE.glob("cells/*.py"), _HERE / "types.py"]):
+        digest.update(str(path.relative_to(_HERE)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -23,7 +23,7 @@ closed-form inner integral) and read with 6-point Lagrange interpolation in each
 direction (step 1/8 in |mu| and in log q, 1/64 in tau). A grid collapses the mu
 direction once per distinct mu (``set_mu``, lazily per q row), so a lookup costs
 a 6 x 6 stencil. Outside the table (q < Q_LO, q > Q_HI, |mu| > MU_MAX) the callers
-use ``_smooth.vanilla_cross_fast`` / ``gate_cross_fast``.
+use ``_smooth.phi_cross_fast`` / ``sigmoid_cross_fast``.
 The accuracy is checked against the direct 2-D rule in tests/test_cross_tables.py.
 """
 
@@ -32,7 +32,7 @@ import math
 import numpy as np
 from numba import njit
 
-from theory._smooth import gate_cross_fast, vanilla_cross_fast
+from theory._smooth import phi_cross_fast, sigmoid_cross_fast
 from theory._tables import stencil6
 
 MU_MAX = 10.0  # theory.PARAM_RANGES: |mu_b| <= 10
@@ -67,10 +67,10 @@ def t_of_tau(tau, q):
 @njit(cache=True, nogil=True)
 def _entry(code, stab, gl_x, gl_w, mu, q, c, out):
     if code == 4:
-        e_ff, e_gg, e_dd = gate_cross_fast(mu, q, c, H_BUILD, stab)
+        e_ff, e_gg, e_dd = sigmoid_cross_fast(mu, q, c, H_BUILD, stab)
         out[2] = e_gg
     else:
-        e_ff, e_dd = vanilla_cross_fast(code, mu, q, c, gl_x, gl_w, H_BUILD, stab)
+        e_ff, e_dd = phi_cross_fast(code, mu, q, c, gl_x, gl_w, H_BUILD, stab)
     out[0] = e_ff
     out[1] = e_dd
 
@@ -182,7 +182,7 @@ def cross_lookup(tab, ms, done, slab, ns, c, out):
 def point_state(tab, code, mu, q):
     """Lookup state for one (mu, q): only the six q rows it needs, pre-collapsed in mu.
 
-    Same layout as a grid's state (``_cross_solve.table_state``), 30x smaller, so
+    Same layout as a grid's state (``_solve.table_state``), 30x smaller, so
     ``theory.point`` can use the table for a first guess without a large allocation.
     """
     ms, ns, e = np.zeros(9), np.zeros(10), np.zeros(3)

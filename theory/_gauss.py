@@ -106,7 +106,7 @@ def _norm_pdf(x):
 
 
 @njit(cache=True, nogil=True)
-def vanilla_moments(code, mu, q, hscale=H_SCALE):
+def phi_moments(code, mu, q, hscale=H_SCALE):
     """E[phi^2], E[phi'^2], E[phi'^2 + phi phi''] for e ~ N(mu, q).
 
     The last one is d E[phi^2] / dq * 2 (Stein's lemma), so that
@@ -142,7 +142,7 @@ def vanilla_moments(code, mu, q, hscale=H_SCALE):
 
 
 @njit(cache=True, nogil=True)
-def gate_moments(mu, q, hscale=H_SCALE_GATE):
+def sigmoid_moments(mu, q, hscale=H_SCALE_GATE):
     """Moments of the gate u = sigmoid(e), e ~ N(mu, q) (theory.md 4.1-4.2).
 
     Returns E[u^2], E[(1-u)^2], E[u'^2], E[u'^2 + u u''], E[(1-u) u'' - u'^2],
@@ -172,6 +172,38 @@ def gate_moments(mu, q, hscale=H_SCALE_GATE):
 
 
 @njit(cache=True, nogil=True)
+def tanh0_moments(q, hscale=H_SCALE):
+    """E[t^2], E[t'^2] and their q-derivatives for t = tanh(e), e ~ N(0, q).
+
+    The derivatives are E[t'^2 + t t''] and E[t''^2 + t' t'''] (Stein's lemma:
+    d/dq E[F(e)] = E[F''(e)] / 2). The gated cells' candidates and the LSTM cell state
+    need these at zero mean (gated-cells.md 3.1-3.6, 4.1-4.5).
+    """
+    h = _step(q, hscale)
+    s = math.sqrt(max(q, 0.0))
+    n = int(2.0 * Z_MAX / h) + 1
+    z0 = -0.5 * (n - 1) * h
+    m0 = 0.0
+    m1 = 0.0
+    m2 = 0.0
+    m3 = 0.0
+    wsum = 0.0
+    w, r, g = gauss_weight_recurrence(z0, h)
+    for i in range(n):
+        t = math.tanh(s * (z0 + i * h))
+        d = 1.0 - t * t
+        dd = -2.0 * t * d
+        ddd = -2.0 * d * d + 4.0 * t * t * d
+        m0 += w * t * t
+        m1 += w * d * d
+        m2 += w * (d * d + t * dd)
+        m3 += w * (dd * dd + d * ddd)
+        wsum += w
+        w, r = next_gauss_weight(i, z0, h, w, r, g)
+    return m0 / wsum, m1 / wsum, m2 / wsum, m3 / wsum
+
+
+@njit(cache=True, nogil=True)
 def _relu_smooth(m, s):
     """E[relu(m + s z)] and E[relu'(m + s z)] for z ~ N(0, 1), s > 0."""
     a = m / s
@@ -184,7 +216,7 @@ def _relu_cross(mu, q, c, gl_x, gl_w):
     s = math.sqrt(q)
     r = math.sqrt(max(1.0 - c * c, 0.0))
     if r * s < 1e-12 * (1.0 + abs(mu)):
-        m0, m1, _ = vanilla_moments(RELU, mu, q)
+        m0, m1, _ = phi_moments(RELU, mu, q)
         return m0, m1
     lo = max(-mu / s, -Z_MAX)
     hi = Z_MAX
@@ -248,24 +280,24 @@ def _cross_trapezoid(code, mu, q, c, hscale=H_SCALE):
 
 
 @njit(cache=True, nogil=True)
-def vanilla_cross(code, mu, q, c, gl_x, gl_w, hscale=H_SCALE):
+def phi_cross(code, mu, q, c, gl_x, gl_w, hscale=H_SCALE):
     """E[phi(a) phi(b)] and E[phi'(a) phi'(b)], equal variances q, corr. c (eq. 3.2)."""
     if code == LINEAR:
         return mu * mu + c * q, 1.0
     if code == RELU:
         return _relu_cross(mu, q, c, gl_x, gl_w)
     if c >= 1.0:
-        m0, m1, _ = vanilla_moments(code, mu, q)
+        m0, m1, _ = phi_moments(code, mu, q)
         return m0, m1
     e_ff, e_dd, _ = _cross_trapezoid(code, mu, q, c, hscale)
     return e_ff, e_dd
 
 
 @njit(cache=True, nogil=True)
-def gate_cross(mu, q, c, hscale=H_SCALE):
+def sigmoid_cross(mu, q, c, hscale=H_SCALE):
     """E[u^a u^b], E[(1-u^a)(1-u^b)], E[u'^a u'^b], equal variances q, corr. c (eq. 4.2)."""
     if c >= 1.0:
-        e_uu, e_vv, e_dd, _, _, _ = gate_moments(mu, q)
+        e_uu, e_vv, e_dd, _, _, _ = sigmoid_moments(mu, q)
         return e_uu, e_vv, e_dd
     e_ff, e_dd, e_gg = _cross_trapezoid(SIGMOID, mu, q, c, hscale)
     return e_ff, e_gg, e_dd

@@ -1,7 +1,11 @@
 """Stepping loop of the finite-width simulator (private; see :mod:`theory.montecarlo`).
 
-NumPy, plus one Numba kernel for the step's cost: W times the three states (rows a,
-b and the perturbed copy of a) of every network, reading W once. It replaces
+The loop is the same for every cell; the cell's ``Cell.simulator`` supplies the
+network (``draw``), the input drive of a block of steps (``drive``), one step of
+every network (``step``), its one-step Jacobian trace and the part of the state
+that is the hidden vector h (``hidden``). NumPy, plus one Numba kernel for the
+step's cost: W times the three states (rows a, b and the perturbed copy of a) of
+every network, reading W once. It replaces
 BLAS gemv/gemm calls, which OpenBLAS multithreads: on this shared 2-core machine a
 threaded gemv per step spun and made the test suite 5x slower in CPU time, while
 the serial kernel matches single-threaded BLAS (~0.4 ms at N = 1000). The
@@ -15,7 +19,6 @@ import math
 
 import numpy as np
 from numba import njit
-from scipy.special import erf, expit
 
 from theory.types import Params
 
@@ -26,17 +29,25 @@ OBS = ("q", "Q", "c", "C", "one_minus_C")
 RECORDED = OBS + ("chi_trace",)
 
 
-def draw_network(params: Params, N: int, n: int, rng: np.random.Generator):
-    """W (n, N, N), V (n, N, N), b (n, N) of theory.md 1.3 for n networks."""
+def draw_recurrent(params: Params, N: int, n: int, rng: np.random.Generator,
+                   sigma_w: float | None = None) -> np.ndarray:
+    """Recurrent matrices W (n, N, N) of theory.md 1.3 (scale ``sigma_w``, default params')."""
+    sw = params.sigma_w if sigma_w is None else sigma_w
     W = rng.standard_normal((n, N, N))
     if params.weights == "orthogonal":
         # Haar measure: QR of a Gaussian matrix with the signs of diag(R) fixed. One
         # QR per matrix: numpy's stacked QR ran 4x slower with two BLAS threads here.
         for k in range(n):
             Qm, Rm = np.linalg.qr(W[k])
-            W[k] = params.sigma_w * Qm * np.sign(np.diagonal(Rm))
+            W[k] = sw * Qm * np.sign(np.diagonal(Rm))
     else:
-        W *= params.sigma_w / math.sqrt(N)
+        W *= sw / math.sqrt(N)
+    return W
+
+
+def draw_network(params: Params, N: int, n: int, rng: np.random.Generator):
+    """W (n, N, N), V (n, N, N), b (n, N) of theory.md 1.3 for n networks."""
+    W = draw_recurrent(params, N, n, rng)
     V = rng.standard_normal((n, N, N)) * (params.sigma_v / math.sqrt(N))
     b = params.mu_b + params.sigma_b * rng.standard_normal((n, N))
     return W, V, b
@@ -58,39 +69,6 @@ def _draw_inputs(params: Params, shape: tuple[int, int, int], t0: int, rng):
     return xa, xb
 
 
-def _phi(name: str):
-    return {
-        "tanh": np.tanh,
-        "erf": erf,
-        "relu": lambda e: np.maximum(e, 0.0),
-        "linear": lambda e: e,
-    }[name]
-
-
-def _dphi(name: str):
-    return {
-        "tanh": lambda e: 1.0 / np.cosh(e) ** 2,
-        "erf": lambda e: (2.0 / math.sqrt(math.pi)) * np.exp(-(e**2)),
-        "relu": lambda e: (e > 0.0).astype(float),
-        "linear": np.ones_like,
-    }[name]
-
-
-def _jacobian_trace(params, e, h_prev, z, w_diag, w_row2):
-    r"""(1/N) tr(J^T J) of the one-step Jacobian of every network (theory.md 5.1).
-
-    With :math:`J = A + BW` (A, B diagonal), :math:`\frac1N\mathrm{tr}J^\top J =
-    \frac1N\sum_i [A_i^2 + 2A_iB_iW_{ii} + B_i^2\sum_j W_{ij}^2]`. Vanilla: A = 0,
-    B = phi'(e). minimalRNN: A = u, B = u'(h_{t-1} - z). Arrays are (n, N).
-    """
-    if params.arch == "vanilla":
-        B = _dphi(params.phi)(e)
-        return (B * B * w_row2).mean(axis=-1)
-    u = expit(e)
-    B = u * (1.0 - u) * (h_prev - z)
-    return (u * u + 2.0 * u * B * w_diag + B * B * w_row2).mean(axis=-1)
-
-
 # fastmath without "nnan"/"ninf": NaN and inf still propagate (engineering-notes.md).
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "arcp", "nsz"})
 def _matvec3(W, H, out):  # pragma: no cover - compiled
@@ -109,21 +87,6 @@ def _matvec3(W, H, out):  # pragma: no cover - compiled
             out[k, 0, i] = a0
             out[k, 1, i] = a1
             out[k, 2, i] = a2
-
-
-def _step(params, phi, W, H, drive, z):
-    """One step of every network for the rows (a, b, perturbed copy of a) of H.
-
-    ``H`` has shape (n, 3, N); ``drive`` = V x + b and ``z`` the minimalRNN input,
-    both (n, 3, N). Vanilla: h = phi(W h + V x + b) (1.1). minimalRNN:
-    u = sigmoid(W h + V z + b), h = u h + (1 - u) z (1.2). Returns (e, h).
-    """
-    E = np.empty_like(H)
-    _matvec3(W, H, E)
-    E += drive
-    if params.arch == "vanilla":
-        return E, phi(E)
-    return E, z + expit(E) * (H - z)
 
 
 def _observe(E, H, out, t0):
@@ -158,32 +121,37 @@ def _renormalise(H, eps, rng=None):
     return target
 
 
-def run_batch(params, N, T, n, burn, eps, rng):
-    """Simulate n networks; return per-network arrays (n, T + 1) and the log growth."""
-    W, V, b = draw_network(params, N, n, rng)
-    phi = _phi(params.phi)
+def run_batch(params, sim, N, T, n, burn, eps, rng, tied=True):
+    """Simulate n networks of the cell ``sim``; per-network arrays (n, T + 1) and the log growth.
+
+    ``sim`` is the cell's ``Cell.simulator``; the state of a network is (3, D) for the
+    rows a, b and the perturbed copy of a, D = ``sim.dim(N)``. ``tied=False`` redraws the
+    recurrent matrices and the biases before every step (``sim.redraw``): the untied
+    ensemble in which the mean field is exact (theory.md 2, gated-cells.md 2.2).
+    """
+    net = sim.draw(params, N, n, rng)
     out = {k: np.full((n, T + 1), np.nan) for k in RECORDED}
     out["Q"][:, 0], out["C"][:, 0], out["one_minus_C"][:, 0] = 0.0, 1.0, 0.0
     logg = np.full((n, T + 1), np.nan)
-    H = np.zeros((n, 3, N))
-    Vt = np.swapaxes(V, 1, 2)
-    w_diag, w_row2 = np.diagonal(W, axis1=1, axis2=2), (W * W).sum(axis=2)
+    H = np.zeros((n, 3, sim.dim(N)))
     ref = None
     for t0 in range(1, T + 1, BLOCK):
         L = min(BLOCK, T + 1 - t0)
         xa, xb = _draw_inputs(params, (n, L, N), t0, rng)
         x3 = np.stack((xa, xb, xa), axis=2)  # (n, L, 3, N): rows a, b, copy of a
-        drive = np.stack((xa @ Vt, xb @ Vt), axis=2) + b[:, None, None, :]
-        drive = drive[:, :, (0, 1, 0)]
+        drive = sim.drive(params, net, xa, xb)
         Eb, Hb = np.empty((n, L, 2, N)), np.empty((n, L, 2, N))
         for s in range(L):
             t = t0 + s
-            h_prev = H[:, 0]
-            E, H = _step(params, phi, W, H, drive[:, s], x3[:, s])
-            out["chi_trace"][:, t] = _jacobian_trace(
-                params, E[:, 0], h_prev, x3[:, s, 0], w_diag, w_row2
-            )
-            Eb[:, s], Hb[:, s] = E[:, :2], H[:, :2]
+            if tied:
+                E, H_new, trace = sim.step(params, net, H, drive, s, x3[:, s])
+            else:  # fresh W and b, so the drive V x + b of this step is recomputed
+                sim.redraw(params, net, N, rng)
+                one = sim.drive(params, net, xa[:, s:s + 1], xb[:, s:s + 1])
+                E, H_new, trace = sim.step(params, net, H, one, 0, x3[:, s])
+            out["chi_trace"][:, t] = trace
+            H = H_new
+            Eb[:, s], Hb[:, s] = E[:, :2], sim.hidden(H)[:, :2]
             if t == burn:
                 ref = _renormalise(H, eps, rng)
             elif t > burn:

@@ -33,11 +33,12 @@ from theory._gauss import (
     SIGMOID,
     TANH,
     Z_MAX,
-    gate_cross,
     gauss_weight_recurrence,
     next_gauss_weight,
     phi_and_derivs,
-    vanilla_cross,
+    phi_cross,
+    sigmoid_cross,
+    tanh0_moments,
 )
 from theory._tables import lagrange4, stencil6
 
@@ -173,8 +174,8 @@ def _erf_cross(mu, q, c, hscale):
 
 
 @njit(cache=True, nogil=True)
-def vanilla_cross_fast(code, mu, q, c, gl_x, gl_w, hscale, stab):
-    """``_gauss.vanilla_cross`` with a 1-D outer rule where the inner integral is known.
+def phi_cross_fast(code, mu, q, c, gl_x, gl_w, hscale, stab):
+    """``_gauss.phi_cross`` with a 1-D outer rule where the inner integral is known.
 
     erf: closed form (always); tanh: the smoothing table ``stab`` when it is not
     empty (grids); otherwise the direct 2-D rule.
@@ -185,13 +186,66 @@ def vanilla_cross_fast(code, mu, q, c, gl_x, gl_w, hscale, stab):
         if code == TANH and stab.shape[0] > 0:
             e_ff, e_dd, _ = cross(TANH, stab, T_HALF_TANH, mu, q, c, hscale)
             return e_ff, e_dd
-    return vanilla_cross(code, mu, q, c, gl_x, gl_w, hscale)
+    return phi_cross(code, mu, q, c, gl_x, gl_w, hscale)
 
 
 @njit(cache=True, nogil=True)
-def gate_cross_fast(mu, q, c, hscale, stab):
-    """``_gauss.gate_cross`` through the smoothing table ``stab`` when it is not empty."""
+def sigmoid_cross_fast(mu, q, c, hscale, stab):
+    """``_gauss.sigmoid_cross`` through the smoothing table ``stab`` when it is not empty."""
     if c < 1.0 and stab.shape[0] > 0:
         e_ff, e_dd, e_gg = cross(SIGMOID, stab, T_HALF_SIGMOID, mu, q, c, hscale)
         return e_ff, e_gg, e_dd
-    return gate_cross(mu, q, c, hscale)
+    return sigmoid_cross(mu, q, c, hscale)
+
+
+@njit(cache=True, nogil=True)
+def tanh_cross_unequal(stab, va, vb, cab, hscale):
+    """E[t(X) t(Y)] and E[t'(X) t'(Y)], t = tanh, (X, Y) zero-mean Gaussian with variances
+    ``va``, ``vb`` and covariance ``cab`` (the GRU reset_after candidate pair, gated-cells.md
+    2.3), through the smoothing table ``stab`` of tanh.
+
+    X = sqrt(va) z1 and, given z1, Y ~ N(cab z1 / sqrt(va), vb - cab^2 / va): the inner
+    integral is the smoothed S_t at a spread that does not depend on z1 (as in ``cross``).
+    """
+    if va <= 0.0 or vb <= 0.0:  # one of them is 0: t = 0, t' = 1 = 1 - t^2 there
+        return 0.0, 1.0 - tanh0_moments(max(va, vb, 0.0))[0]
+    sa = math.sqrt(va)
+    sigma = math.sqrt(max(vb - cab * cab / va, 0.0))
+    rho = sigma / math.sqrt(1.0 + sigma * sigma)
+    scale = 1.0 / math.sqrt(1.0 + sigma * sigma)
+    xr = rho / D_RHO + 1.0
+    kr = min(max(int(xr) - 1, 0), N_RHO - 4)
+    wr = lagrange4(xr - kr)
+    dt = 2.0 * T_HALF_TANH / (N_T - 1)
+    h1 = min(0.5, hscale / sa)
+    n1 = int(2.0 * Z_MAX / h1) + 1
+    z01 = -0.5 * (n1 - 1) * h1
+    slope = cab / sa
+    e_ff = 0.0
+    e_dd = 0.0
+    wsum = 0.0
+    w1, r1, g1 = gauss_weight_recurrence(z01, h1)
+    for i in range(n1):
+        z1 = z01 + i * h1
+        t = math.tanh(sa * z1)
+        d = 1.0 - t * t
+        tt = slope * z1 * scale
+        if tt <= -T_HALF_TANH or tt >= T_HALF_TANH:
+            sf, sd = (1.0 if tt > 0.0 else -1.0), 0.0
+        else:
+            kt, wt = stencil6((tt + T_HALF_TANH) / dt, N_T)
+            sf = 0.0
+            sd = 0.0
+            for a in range(4):
+                rf = 0.0
+                rd = 0.0
+                for b in range(6):
+                    rf += wt[b] * stab[0, kr + a, kt + b]
+                    rd += wt[b] * stab[1, kr + a, kt + b]
+                sf += wr[a] * rf
+                sd += wr[a] * rd
+        e_ff += w1 * t * sf
+        e_dd += w1 * d * sd * scale
+        wsum += w1
+        w1, r1 = next_gauss_weight(i, z01, h1, w1, r1, g1)
+    return e_ff / wsum, e_dd / wsum

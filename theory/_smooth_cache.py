@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from theory import _cachedir, _cross_tables, _gate_walk, _smooth, _tables
+from theory import _cachedir, _cross_tables, _gate_roots, _smooth, _tables
 from theory._gauss import ERF, GL_W, GL_X, SIGMOID, TANH
 
 
@@ -96,10 +96,16 @@ def moment_stack(code: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def low_profile_stack() -> np.ndarray:
-    """The gate's ``_gate_walk.low_profile`` at every mu row of the moment stack.
+    """The gate's ``_gate_roots.low_profile`` at every mu row of the moment stack.
 
     ~9,000 direct quadratures (a few ms): built in memory, not saved.
     """
-    stack = np.zeros((_tables.N_MU_TAB, _gate_walk.N_LOW))
-    _gate_walk.build_low_stack(stack)
+    stack = np.zeros((_tables.N_MU_TAB, _gate_roots.N_LOW))
+    _gate_roots.build_low_stack(stack)
     return stack
+
+
+@functools.lru_cache(maxsize=1)
+def tanh0_table() -> np.ndarray:
+    """The zero-mean tanh table of ``_tables.build_tanh0_table`` (~0.2 s; kept in memory)."""
+    return _tables.build_tanh0_table()

@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
-from theory._gauss import H_MAX, H_SCALE, SIGMOID, gate_moments, vanilla_moments
+from theory._gauss import H_MAX, H_SCALE, SIGMOID, phi_moments, sigmoid_moments, tanh0_moments
 
 Q_TAB = (H_SCALE / H_MAX) ** 2  # below this q the direct rule has its minimum 37 nodes
 Q_MAX = 1e3  # q* > 1000 needs sigma_w > 15; beyond, the direct kernels are used
@@ -39,13 +39,13 @@ def build_table(code, mu):
     for k in range(N_TAB):
         q = math.exp(U0 + k * DU)
         if code == SIGMOID:
-            m = gate_moments(mu, q, HSCALE_GATE)
+            m = sigmoid_moments(mu, q, HSCALE_GATE)
             for j in range(6):
                 tab[k, j] = m[j]
             for j in _LOG_COLS:
                 tab[k, j] = math.log(max(tab[k, j], 1e-300))
         else:
-            m0, m1, m2 = vanilla_moments(code, mu, q, HSCALE_PHI)
+            m0, m1, m2 = phi_moments(code, mu, q, HSCALE_PHI)
             tab[k, 0] = m0
             tab[k, 1] = m1
             tab[k, 2] = m2
@@ -55,11 +55,11 @@ def build_table(code, mu):
 @njit(cache=True, nogil=True, inline="always")
 def _direct(code, mu, q, out):
     if code == SIGMOID:
-        m = gate_moments(mu, q)
+        m = sigmoid_moments(mu, q)
         for j in range(6):
             out[j] = m[j]
     else:
-        m0, m1, m2 = vanilla_moments(code, mu, q)
+        m0, m1, m2 = phi_moments(code, mu, q)
         out[0] = m0
         out[1] = m1
         out[2] = m2
@@ -118,98 +118,12 @@ def lookup(tab, code, mu, q, out):
 def gate_map_terms(tab, mu, q):
     """Only E[u^2] and E[(1-u)^2] (columns 0, 1) of a gate table: the Q-map scan's needs."""
     if q < Q_TAB or q > Q_MAX:
-        m = gate_moments(mu, q)
+        m = sigmoid_moments(mu, q)
         return m[0], m[1]
     k, w0, w1, w2, w3 = _stencil(q)
     a = w0 * tab[k, 0] + w1 * tab[k + 1, 0] + w2 * tab[k + 2, 0] + w3 * tab[k + 3, 0]
     b = w0 * tab[k, 1] + w1 * tab[k + 1, 1] + w2 * tab[k + 2, 1] + w3 * tab[k + 3, 1]
     return math.exp(a), math.exp(b)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _gate_F(tab, sw2, v, mu, R, x):
-    """F(Q) = E[u^2] Q + E[(1-u)^2] R - Q at q = sigma_w^2 Q + v (eq. 4.1); table or direct."""
-    q = sw2 * x + v
-    if tab.shape[0] > 0:
-        e_uu, e_vv = gate_map_terms(tab, mu, q)
-    else:
-        m = gate_moments(mu, q)
-        e_uu, e_vv = m[0], m[1]
-    return e_uu * x + e_vv * R - x
-
-
-@njit(cache=True, nogil=True)
-def _hidden_pair(tab, sw2, v, mu, R, a, b):
-    """Minimise F on [a, b] (golden section in log Q).
-
-    Returns (x, F) at the first point with F <= 0, or at the minimum.
-    """
-    g = 0.5 * (math.sqrt(5.0) - 1.0)
-    la = math.log(a) if a > 0.0 else math.log(b) - 25.0
-    lb = math.log(b)
-    c = lb - g * (lb - la)
-    d = la + g * (lb - la)
-    fc = _gate_F(tab, sw2, v, mu, R, math.exp(c))
-    fd = _gate_F(tab, sw2, v, mu, R, math.exp(d))
-    for _ in range(60):
-        if fc <= 0.0:
-            return math.exp(c), fc
-        if fd <= 0.0:
-            return math.exp(d), fd
-        if fc < fd:
-            lb, d, fd = d, c, fc
-            c = lb - g * (lb - la)
-            fc = _gate_F(tab, sw2, v, mu, R, math.exp(c))
-        else:
-            la, c, fc = c, d, fd
-            d = la + g * (lb - la)
-            fd = _gate_F(tab, sw2, v, mu, R, math.exp(d))
-        if lb - la < 1e-12:
-            break
-    return (math.exp(c), fc) if fc < fd else (math.exp(d), fd)
-
-
-@njit(cache=True, nogil=True)
-def scan_gate_Q(tab, sw2, v, mu, R, n_scan):
-    """Bracket of the minimalRNN Q-map root reached from Q = 0, and the stable-root count.
-
-    Scans F(Q) (eq. 4.1) at Q = 0 and ``n_scan`` log-spaced points over [1e-10 R, R].
-    A sign change + -> - is a stable root. Near a saddle-node the stable/unstable pair
-    can fall between two scan points (F dips below 0 and back); every positive
-    local minimum of the samples is therefore minimised by golden section and a
-    non-positive minimum counts as a pair (theory.md 4.3, 10.2). ``tab`` is a gate
-    table or empty (direct quadrature). Returns (lo, f_lo, hi, n_stable) with
-    F(lo) > 0 >= F(hi) bracketing the reached root.
-    """
-    return scan_gate_Q_into(tab, sw2, v, mu, R, n_scan, np.empty(n_scan + 1),
-                             np.empty(n_scan + 1))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def scan_gate_Q_into(tab, sw2, v, mu, R, n_scan, xs, fs):
-    """``scan_gate_Q`` with caller-provided work arrays xs, fs (length n_scan + 1)."""
-    xs[0] = 0.0
-    ratio = 10.0 ** (10.0 / (n_scan - 1))  # one power, not one per point
-    x = R * 1e-10
-    for k in range(n_scan):
-        xs[k + 1] = x if k < n_scan - 1 else R
-        x *= ratio
-    for k in range(n_scan + 1):
-        fs[k] = _gate_F(tab, sw2, v, mu, R, xs[k])
-    n_stable = 0
-    lo, f_lo, hi = 0.0, fs[0], R
-    for k in range(1, n_scan + 1):
-        if fs[k - 1] > 0.0 and fs[k] <= 0.0:
-            n_stable += 1
-            if n_stable == 1:
-                lo, f_lo, hi = xs[k - 1], fs[k - 1], xs[k]
-        elif k < n_scan and fs[k] > 0.0 and fs[k - 1] > fs[k] and fs[k + 1] > fs[k]:
-            xm, fm = _hidden_pair(tab, sw2, v, mu, R, xs[k - 1], xs[k + 1])
-            if fm <= 0.0:
-                n_stable += 1
-                if n_stable == 1:
-                    lo, f_lo, hi = xs[k - 1], fs[k - 1], xm
-    return lo, f_lo, hi, n_stable
 
 
 #: Moment tables at mu_k = (k - MU_PAD) D_MU_TAB, |mu| <= MU_TAB_MAX, for grids whose
@@ -263,3 +177,44 @@ def table_rows_at_mu(stack, mu, q_lo, q_hi):
                 acc += w[a] * stack[k + a, i, j]
             tab[i, j] = acc
     return tab
+
+
+#: The zero-mean tanh table (GRU/LSTM candidates, LSTM cell state): the four moments of
+#: ``_gauss.tanh0_moments`` at v_k = exp(T0_U0 + k T0_DU), v from ~1e-8 to ~1e4, read
+#: with 6-point Lagrange interpolation in log v. Every column is a smooth function of
+#: log v whose derivatives scale like the column itself, so the interpolation error is
+#: ~T0_DU^6 / 720 relative (~1e-12; checked against the direct rule in the tests).
+T0_DU = 1.0 / 32.0
+T0_U0 = math.log(1e-8) - 3.0 * T0_DU
+T0_N = int(math.ceil((math.log(1e4) - T0_U0) / T0_DU)) + 6
+T0_HSCALE = 0.2  # trapezoid of the entries: error ~exp(-2 pi (pi/2) / 0.2) ~ 1e-21
+NO_TANH0_TABLE = np.zeros((0, 4))  # "no table": direct quadrature
+
+
+@njit(cache=True, nogil=True)
+def build_tanh0_table():
+    """The zero-mean tanh table (T0_N, 4): E[t^2], E[t'^2], d/dv E[t^2], d/dv E[t'^2]."""
+    tab = np.zeros((T0_N, 4))
+    for k in range(T0_N):
+        m = tanh0_moments(math.exp(T0_U0 + k * T0_DU), T0_HSCALE)
+        for j in range(4):
+            tab[k, j] = m[j]
+    return tab
+
+
+@njit(cache=True, nogil=True, inline="always")
+def tanh0_lookup(tab, v, out):
+    """The four zero-mean tanh moments at variance ``v`` into ``out[:4]`` (table or direct)."""
+    x = (math.log(v) - T0_U0) / T0_DU if v > 0.0 else -1.0
+    if tab.shape[0] == 0 or x < 2.0 or x > T0_N - 4.0:
+        if v <= 0.0:
+            out[0], out[1], out[2], out[3] = 0.0, 1.0, 1.0, -4.0  # the limits at v -> 0
+        else:
+            out[0], out[1], out[2], out[3] = tanh0_moments(v)
+        return
+    k, w = stencil6(x, T0_N)
+    for j in range(4):
+        acc = 0.0
+        for a in range(6):
+            acc += w[a] * tab[k + a, j]
+        out[j] = acc

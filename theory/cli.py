@@ -37,12 +37,17 @@ import theory
 from theory import cli_io
 from theory.types import (
     ARCHS,
+    CLOSURES,
+    GATES,
+    GRU_VARIANTS,
+    OVERRIDE_RANGES,
     PARAM_RANGES,
     PHIS,
     PLANE_PARAMS,
     WEIGHTS,
     ParameterError,
     default_params,
+    override_names,
 )
 
 PROG = "python -m theory"
@@ -58,10 +63,17 @@ PARAM_HELP = {
     "sigma_w": "recurrent weight scale sigma_w",
     "sigma_b": "bias standard deviation sigma_b",
     "sigma_v": "input weight scale sigma_v",
-    "mu_b": "bias mean mu_b (the gate bias of the minimalRNN)",
+    "mu_b": "bias mean mu_b (the memory gate's bias: minimalRNN u, GRU z, LSTM f)",
     "R": "input second moment R = |x_t|^2 / N",
     "Sigma": "input correlation Sigma of the two compared sequences (1 = identical)",
+    "mu_i": "LSTM only: input-gate bias mean mu_i",
+    "mu_o": "LSTM only: output-gate bias mean mu_o",
+    "mu_r": "GRU only: reset-gate bias mean mu_r",
 }
+#: Per-gate override flags of the GRU and LSTM (gated-cells.md 1.4, 10).
+GATE_OVERRIDES = tuple(sorted({name for arch in GATES for variant in GRU_VARIANTS
+                               for name in override_names(arch, variant)}))
+GATED_PARAMS = ("gru_variant", "closure", "mu_i", "mu_o", "mu_r")
 
 
 # --- parser ----------------------------------------------------------------------
@@ -72,7 +84,9 @@ def _range_text(name: str) -> str:
 
 def _default_text(name: str, only: str | None = None) -> str:
     if only is not None:
-        arch = "minimalRNN" if only == "minimal" else only
+        if only == "gated":
+            return f"gated cells only; default {getattr(default_params('minimal'), name):g}"
+        arch = {"minimal": "minimalRNN", "gru": "GRU", "lstm": "LSTM"}.get(only, only)
         return f"{arch} only; default {getattr(default_params(only), name):g}"
     dv = getattr(default_params("vanilla"), name)
     dm = getattr(default_params("minimal"), name)
@@ -97,9 +111,10 @@ def _add_common(
     only = only or {}
     dv = default_params("vanilla")
     p.add_argument(
-        "--arch", required=True, choices=ARCHS, help="vanilla RNN or minimalRNN (required)"
+        "--arch", required=True, choices=ARCHS,
+        help="vanilla RNN, minimalRNN, GRU or LSTM (required)",
     )
-    phi_help = f"vanilla nonlinearity; default {dv.phi}; the minimalRNN gate is a sigmoid"
+    phi_help = f"vanilla nonlinearity; default {dv.phi}; the gated cells' gates are sigmoids"
     w_help = f"law of the recurrent matrix W; default {dv.weights}; used by spectra only"
     if "phi" in params:
         p.add_argument("--phi", choices=PHIS, help=phi_help)
@@ -112,14 +127,32 @@ def _add_common(
                 f"range {_range_text(name)}"
             )
             _opt(p, cli_io.flag_of(name), cli_io.param_type(name), "F", text, dest=name)
+    if "gru_variant" in params:
+        _add_gated(p)
     if json_flag:
         p.add_argument(
             "--json", action="store_true", help="print one strict JSON object instead of a table"
         )
 
 
-POINT_PARAMS = ("phi", "weights", "sigma_w", "sigma_b", "sigma_v", "mu_b", "R", "Sigma")
-CRITICAL_PARAMS = ("phi", "mu_b", "sigma_v", "R", "sigma_b")
+def _add_gated(p: argparse.ArgumentParser) -> None:
+    """GRU/LSTM flags: variant, closure and the per-gate overrides (gated-cells.md 1.4)."""
+    p.add_argument("--gru-variant", choices=GRU_VARIANTS, dest="gru_variant",
+                   help="GRU only: where the reset gate acts; default reset_after")
+    p.add_argument("--closure", choices=CLOSURES,
+                   help="LSTM only: Gaussian closure gc (default) or its correction gc4")
+    for name in GATE_OVERRIDES:
+        kind, gate = name.rsplit("_", 1)
+        lo, hi, _ = OVERRIDE_RANGES[kind]
+        arch = "GRU" if gate in GATES["gru"] else "LSTM"
+        text = (f"{arch} only: {kind} of gate {gate} (default: the shared value"
+                f"{'' if kind != 'sigma_bh' else ' 0; reset_after only'}); range [{lo:g}, {hi:g}]")
+        _opt(p, cli_io.flag_of(name), cli_io.override_type(name), "F", text, dest=name)
+
+
+POINT_PARAMS = ("phi", "weights", "sigma_w", "sigma_b", "sigma_v", "mu_b", "R", "Sigma",
+                *GATED_PARAMS)
+CRITICAL_PARAMS = ("phi", "mu_b", "sigma_v", "R", "sigma_b", "sigma_w")
 T_HELP = f"number of time steps, integer in [1, {MAX_T}]"
 AXIS_HELP = (
     f"axis NAME:START:STOP:NUM[:log], NAME in {{{', '.join(PLANE_PARAMS)}}}, "
@@ -165,13 +198,16 @@ def _trajectory_flags(p: argparse.ArgumentParser) -> None:
 
 def _critical_flags(p: argparse.ArgumentParser) -> None:
     q_help = f"vanilla only: target q*; default {DEFAULT_Q_STAR:g}; range (0, 1000]"
-    t_help = f"minimalRNN only: sequence length; default {DEFAULT_CRITICAL_T}; in [1, {MAX_T}]"
-    d_help = f"minimalRNN only: tolerance; default {DEFAULT_DELTA:g}; range (0, 1]"
+    t_help = f"gated cells: sequence length; default {DEFAULT_CRITICAL_T}; in [1, {MAX_T}]"
+    d_help = f"gated cells: tolerance; default {DEFAULT_DELTA:g}; range (0, 1]"
     _opt(p, "--q-star", cli_io.float_in(0.0, 1000.0), "F", q_help, dest="q_star")
     _opt(p, "--T", cli_io.int_in(1, MAX_T), "N", t_help)
     _opt(p, "--delta", cli_io.float_in(0.0, 1.0), "F", d_help)
-    only = {"mu_b": "vanilla", "sigma_v": "minimal", "R": "minimal", "sigma_b": "minimal"}
+    only = {"mu_b": "vanilla", "sigma_v": "gated", "R": "gated", "sigma_b": "gated",
+            "sigma_w": "lstm"}
     _add_common(p, CRITICAL_PARAMS, only=only)
+    p.add_argument("--gru-variant", choices=GRU_VARIANTS, dest="gru_variant",
+                   help="GRU only: where the reset gate acts; default reset_after")
 
 
 def _spectrum_flags(p: argparse.ArgumentParser) -> None:
@@ -200,6 +236,9 @@ def _spectrum_flags(p: argparse.ArgumentParser) -> None:
 def _params(args: argparse.Namespace) -> theory.Params:
     """default_params(arch) with every given flag applied."""
     changes = {k: getattr(args, k) for k in POINT_PARAMS if getattr(args, k, None) is not None}
+    ov = {k: getattr(args, k) for k in GATE_OVERRIDES if getattr(args, k, None) is not None}
+    if ov:
+        changes["overrides"] = ov
     return default_params(args.arch).replace(**changes)
 
 
@@ -251,7 +290,7 @@ def _reject_unused(args: argparse.Namespace, names: tuple[str, ...]) -> None:
 
 
 def cmd_critical(args: argparse.Namespace, out: TextIO) -> None:
-    """``critical``: ``theory.critical_init_vanilla`` / ``critical_init_minimal``."""
+    """``critical``: ``theory.critical_init_<arch>`` (theory.md 6, gated-cells.md 6)."""
     d = default_params(args.arch)
 
     def get(name: str, fallback: Any) -> Any:
@@ -259,21 +298,25 @@ def cmd_critical(args: argparse.Namespace, out: TextIO) -> None:
         return fallback if value is None else value
 
     if args.arch == "vanilla":
-        _reject_unused(args, ("T", "delta", "sigma_v", "R", "sigma_b"))
+        _reject_unused(args, ("T", "delta", "sigma_v", "R", "sigma_b", "sigma_w", "gru_variant"))
         res = theory.critical_init_vanilla(
             get("q_star", DEFAULT_Q_STAR),
             phi=get("phi", d.phi),
             mu_b=get("mu_b", d.mu_b),
         )
+        _emit(args, cli_io.to_jsonable(res), out)
+        return
+    _reject_unused(args, ("q_star", "phi", "mu_b")
+                   + (("gru_variant",) if args.arch != "gru" else ())
+                   + (("sigma_w",) if args.arch != "lstm" else ()))
+    common = (get("T", DEFAULT_CRITICAL_T), get("delta", DEFAULT_DELTA), get("sigma_v", d.sigma_v),
+              get("R", d.R), get("sigma_b", d.sigma_b))
+    if args.arch == "minimal":
+        res = theory.critical_init_minimal(*common)
+    elif args.arch == "gru":
+        res = theory.critical_init_gru(*common, gru_variant=get("gru_variant", d.gru_variant))
     else:
-        _reject_unused(args, ("q_star", "phi", "mu_b"))
-        res = theory.critical_init_minimal(
-            get("T", DEFAULT_CRITICAL_T),
-            get("delta", DEFAULT_DELTA),
-            get("sigma_v", d.sigma_v),
-            get("R", d.R),
-            get("sigma_b", d.sigma_b),
-        )
+        res = theory.critical_init_lstm(*common, sigma_w=get("sigma_w", d.sigma_w))
     _emit(args, cli_io.to_jsonable(res), out)
 
 

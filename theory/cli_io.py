@@ -38,7 +38,14 @@ from typing import Any, NoReturn, TextIO
 
 import numpy as np
 
-from theory.types import PARAM_RANGES, PLANE_PARAMS, ParameterError, check_number
+from theory.types import (
+    OVERRIDE_RANGES,
+    PARAM_RANGES,
+    PLANE_PARAMS,
+    ParameterError,
+    check_number,
+    override_names,
+)
 
 #: File extensions ``write_grid`` understands.
 GRID_FORMATS = (".npz", ".csv", ".json")
@@ -80,6 +87,19 @@ def param_type(name: str):
     def parse(text: str) -> float:
         try:
             return check_number(name, number(text))
+        except ParameterError as exc:
+            raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
+
+    parse.__name__ = name
+    return parse
+
+
+def override_type(name: str):
+    """Parser of a per-gate override (``sigma_w_g`` ...): a finite float in its range."""
+
+    def parse(text: str) -> float:
+        try:
+            return check_number(name, number(text), OVERRIDE_RANGES[name.rsplit("_", 1)[0]])
         except ParameterError as exc:
             raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
 
@@ -156,8 +176,15 @@ _FLAGS.update(
         "y": "--y",
         "seed": "--seed",
         "out": "--out",
+        "gru_variant": "--gru-variant",
+        "closure": "--closure",
+        "overrides": "--sigma-w-<gate>",
+        "gate": "--arch",
     }
 )
+_FLAGS.update({name: "--" + name.replace("_", "-")
+               for arch in ("gru", "lstm") for variant in ("reset_after", "reset_before")
+               for name in override_names(arch, variant)})
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -19,18 +19,15 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import contourpy
 import numpy as np
 
-from theory import _cross_tables, _gate_walk, _grid_kernels, _smooth, _solvers
-from theory._gauss import GL_W, GL_X, LINEAR, PHI_CODES, RELU, SIGMOID
-from theory._smooth_cache import (
-    cross_table,
-    low_profile_stack,
-    moment_stack,
-    smoothing_table,
-)
+from theory import _gate_roots, _grid, cells
+from theory._gauss import SIGMOID
+from theory._smooth_cache import low_profile_stack, moment_stack
+from theory._solve import OUT_NAMES
 from theory._tables import MU_TAB_MAX, build_table, table_at_mu
 from theory.types import (
     PHASE_TOL,
@@ -40,11 +37,10 @@ from theory.types import (
     ParameterError,
     Params,
     check_number,
-    require_arch,
 )
 
 #: Fields that need the 2-D (correlation) expectations; the expensive ones.
-C_FIELDS = frozenset({"c_star", "C_star", "chi_c", "xi_c"})
+C_FIELDS = frozenset({"c_star", "C_star", "chi_c", "xi_c", "Cc_star"})
 GRID_FIELDS = (
     "q_star", "Q_star", "c_star", "C_star", "chi_q", "chi_c", "chi_jac",
     "xi_q", "xi_c", "xi_jac", "exists", "bistable", "branch_high", "phase",
@@ -64,26 +60,67 @@ def _table(code: int, mu: float) -> np.ndarray:
 
 @functools.lru_cache(maxsize=1024)
 def _profile(mu: float) -> np.ndarray:
-    """The gate profile at ``mu`` (``_gate_walk.fill_profile``) that minimalRNN grids walk."""
+    """The gate profile at ``mu`` (``_gate_roots.fill_profile``) that gated grids walk."""
     if abs(mu) <= MU_TAB_MAX:
-        low = _gate_walk.low_profile_at_mu(low_profile_stack(), mu)
+        low = _gate_roots.low_profile_at_mu(low_profile_stack(), mu)
     else:
-        low = _gate_walk.low_profile(mu)
-    prof = np.zeros((3, _gate_walk.N_PROFILE))
-    return _gate_walk.fill_profile(_table(SIGMOID, mu), low, prof, 0.0, math.inf)
+        low = _gate_roots.low_profile(mu)
+    prof = np.zeros((3, _gate_roots.N_PROFILE))
+    return _gate_roots.fill_profile(_table(SIGMOID, mu), low, prof, 0.0, math.inf)
 
 
 @functools.lru_cache(maxsize=4)
-def _stacked_tables(code: int, mus: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Tables (and, for the gate, profiles) of every ``mu`` of a grid, stacked once.
+def _stacked(code: int, mus: tuple[float, ...], profiles: bool):
+    tabs = np.stack([_table(code, mu) for mu in mus])
+    if not profiles:
+        return tabs
+    return tabs, np.stack([_profile(mu) for mu in mus])
+
+
+def stacked_tables(code: int, mus: np.ndarray, profiles: bool = False):
+    """1-D moment tables (and, for the sigmoid, root profiles) of every ``mu``, stacked.
 
     Cached: a redrawn plane with the same mu values (the usual case: mu_b is not on
     an axis, or the axis did not change) reuses the stacks instead of copying ~10 MB.
     """
-    tabs = np.stack([_table(code, mu) for mu in mus])
-    if code != SIGMOID:
-        return tabs, np.zeros((1, 1, 1))
-    return tabs, np.stack([_profile(mu) for mu in mus])
+    return _stacked(code, tuple(float(mu) for mu in mus), profiles)
+
+
+@dataclass(frozen=True)
+class Plane:
+    """The parameter arrays of a grid's nodes, shape (ny, nx), for a cell's grid kernel.
+
+    ``sigma_w``, ``sigma_b``, ``sigma_v``, ``mu_b`` hold every node's value (the axes'
+    values, the others constant). ``mus`` are the distinct ``mu_b`` values and
+    ``tab_idx[j, i]`` the index of node (j, i)'s one in ``mus`` (one 1-D table each).
+    """
+
+    sigma_w: np.ndarray
+    sigma_b: np.ndarray
+    sigma_v: np.ndarray
+    mu_b: np.ndarray
+    mus: np.ndarray
+    tab_idx: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.sigma_w.shape
+
+
+def plane_of(p: Params, xn: str, xs: np.ndarray, yn: str, ys: np.ndarray) -> Plane:
+    """The :class:`Plane` of the grid ``ys x xs`` (rows follow y)."""
+    X, Y = np.meshgrid(xs, ys)
+    arrays = {name: np.full(X.shape, float(getattr(p, name))) for name in PLANE_PARAMS}
+    arrays[xn], arrays[yn] = X, Y
+    # one table per distinct mu: from the mu axis if it is one (no sort of every node)
+    if "mu_b" in (xn, yn):
+        mus, inv = np.unique(xs if xn == "mu_b" else ys, return_inverse=True)
+        tab_idx = np.broadcast_to(inv[None, :] if xn == "mu_b" else inv[:, None], X.shape)
+    else:
+        mus, tab_idx = np.array([p.mu_b]), np.zeros(X.shape)
+    return Plane(*(np.ascontiguousarray(arrays[k])
+                   for k in ("sigma_w", "sigma_b", "sigma_v", "mu_b")),
+                 mus=mus, tab_idx=np.ascontiguousarray(tab_idx, dtype=np.int64))
 
 
 def _check_axis(name: str, values: object) -> np.ndarray:
@@ -118,7 +155,8 @@ def grid(
     x, y : (name, values)
         Axis parameter names (two different ones of ``PLANE_PARAMS``) and values.
     fields : tuple of str, optional
-        Quantities wanted (default: all of ``GRID_FIELDS``). Leaving out the
+        Quantities wanted (default: all of ``GRID_FIELDS``; GRU and LSTM also offer
+        their ``Cell.extra_names``, e.g. ``rho_tied``, ``Qc_star``). Leaving out the
         correlation fields (``C_FIELDS``) skips the 2-D expectations, which are
         several times more expensive than the rest.
 
@@ -128,7 +166,6 @@ def grid(
         ``fields[name]`` has shape (len(y), len(x)); xi is inf where chi >= 1,
         NaN where no fixed point exists (``exists`` = 0).
     """
-    require_arch(params)
     (xn, xv), (yn, yv) = x, y
     if xn == yn:
         raise ParameterError(f"{yn}: the two axes must be different parameters")
@@ -136,7 +173,8 @@ def grid(
     if xs.size * ys.size > MAX_GRID_POINTS:
         raise ParameterError(f"{xn}: grid of {xs.size}x{ys.size} exceeds {MAX_GRID_POINTS} points")
     wanted = tuple(GRID_FIELDS if fields is None else fields)
-    unknown = set(wanted) - set(GRID_FIELDS)
+    extra = cells.get(params.arch).extra_names
+    unknown = set(wanted) - set(GRID_FIELDS) - set(extra)
     if unknown:
         raise ParameterError(f"fields: unknown {sorted(unknown)}")
     want_c = bool(C_FIELDS & set(wanted))
@@ -151,43 +189,17 @@ def _raw_grid(p: Params, xn: str, xs: np.ndarray, yn: str, ys: np.ndarray,
         # the kernels sweep rows; with mu constant along a row the cross table is
         # collapsed in mu once per row (``_cross_tables.set_mu``): transpose
         return np.swapaxes(_raw_grid(p, yn, ys, xn, xs, want_c), 1, 2).copy()
-    X, Y = np.meshgrid(xs, ys)
-    arrays = {name: np.full(X.shape, float(getattr(p, name))) for name in PLANE_PARAMS}
-    arrays[xn], arrays[yn] = X, Y
-    code = SIGMOID if p.arch == "minimal" else PHI_CODES[p.phi]
-    # one table per distinct mu: from the mu axis if it is one (no sort of every node)
-    if "mu_b" in (xn, yn):
-        mus, inv = np.unique(xs if xn == "mu_b" else ys, return_inverse=True)
-        tab_idx = np.broadcast_to(inv[None, :] if xn == "mu_b" else inv[:, None], X.shape)
-    else:
-        mus, tab_idx = np.array([p.mu_b]), np.zeros(X.shape)
-    if code in (RELU, LINEAR):
-        tabs, profs = np.zeros((1, 1, 6)), np.zeros((1, 1, 1))
-        tab_idx = np.zeros(X.shape)
-    else:
-        tabs, profs = _stacked_tables(code, tuple(float(mu) for mu in mus))
-    tab_idx = np.ascontiguousarray(tab_idx, dtype=np.int64)
-    out = np.full((_solvers.N_OUT,) + X.shape, np.nan)
-    sw, sb, sv, mu = (np.ascontiguousarray(arrays[k])
-                      for k in ("sigma_w", "sigma_b", "sigma_v", "mu_b"))
-    stab = smoothing_table(code) if want_c else _smooth.NO_TABLE
-    ct = cross_table(code) if want_c else _cross_tables.NO_CROSS_TABLE
-    if p.arch == "minimal":
-        _grid_kernels.minimal_grid(sw, sb, sv, mu, p.R, p.Sigma, tabs, profs, tab_idx, want_c,
-                                   stab, ct, out)
-    else:
-        _grid_kernels.vanilla_grid(code, sw, sb, sv, mu, p.R, p.Sigma, tabs, tab_idx,
-                                   want_c, GL_X, GL_W, stab, ct, out)
-    return out
+    return cells.get(p.arch).grid_raw(p, plane_of(p, xn, xs, yn, ys), want_c, stacked_tables)
 
 
 def _derived_fields(p: Params, raw: np.ndarray, wanted: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """The wanted fields: rows of ``raw`` (``_solvers.OUT_NAMES``) and of the derived
-    ones (``_grid_kernels.derive_fields``); each is a contiguous view, no copies."""
-    derived = np.empty((len(_grid_kernels.DERIVED),) + raw.shape[1:])
-    _grid_kernels.derive_fields(raw, p.arch == "minimal", PHASE_TOL, derived)
-    rows = dict(zip(_solvers.OUT_NAMES, raw, strict=True))
-    rows.update(zip(_grid_kernels.DERIVED, derived, strict=True))
+    """The wanted fields: rows of ``raw`` (``_solve.OUT_NAMES``) and of the derived
+    ones (``_grid.derive_fields``); each is a contiguous view, no copies."""
+    derived = np.empty((len(_grid.DERIVED),) + raw.shape[1:])
+    _grid.derive_fields(raw, cells.get(p.arch).has_branches, PHASE_TOL, derived)
+    rows = dict(zip(OUT_NAMES, raw[:len(OUT_NAMES)], strict=True))
+    rows.update(zip(cells.get(p.arch).extra_names, raw[len(OUT_NAMES):], strict=True))
+    rows.update(zip(_grid.DERIVED, derived, strict=True))
     return {name: rows[name] for name in wanted}
 
 
@@ -204,12 +216,13 @@ def critical_lines(g: GridResult) -> list[CriticalLine]:
     -------
     list of CriticalLine
     """
-    need = {"chi_jac"} | ({"bistable"} if g.params.arch == "minimal" else set())
+    branches = cells.get(g.params.arch).has_branches
+    need = {"chi_jac"} | ({"bistable"} if branches else set())
     missing = need - set(g.fields)
     if missing:
         raise ParameterError(f"fields: critical_lines needs {sorted(missing)} in the grid")
     lines = [CriticalLine("chi_jac", g.x_name, g.y_name, _contour(g, g["chi_jac"], 1.0))]
-    if g.params.arch == "minimal":
+    if branches:
         lines.append(CriticalLine("saddle_node", g.x_name, g.y_name,
                                   _contour(g, g["bistable"], 0.5)))
     return lines

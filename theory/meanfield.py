@@ -17,42 +17,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory import _solvers
-from theory._gauss import ERF, GL_W, GL_X, PHI_CODES, SIGMOID, TANH
-from theory._smooth_cache import (
-    cross_table,
-    low_profile_stack,
-    moment_stack,
-    smoothing_table,
-)
-from theory._tables import NO_STACK
-from theory.types import Params, PointResult, Trajectory, phase_of, require_arch, xi_from_chi
+from theory import cells
+from theory.types import Params, PointResult, Trajectory, phase_of, xi_from_chi
 
 MAX_T = 100_000
 
 
 def _raw_point(p: Params) -> np.ndarray:
-    """The kernel's output row for ``p`` (layout ``_solvers.OUT_NAMES``)."""
-    if p.arch == "vanilla":
-        code = PHI_CODES[p.phi]
-        return _solvers.vanilla_point(
-            code, p.sigma_w, p.sigma_b, p.sigma_v, p.mu_b, p.R, p.Sigma, GL_X, GL_W,
-            smoothing_table(code), cross_table(code),
-            moment_stack(code) if code in (TANH, ERF) else NO_STACK,
-        )
-    return _solvers.minimal_point(p.sigma_w, p.sigma_b, p.sigma_v, p.mu_b, p.R, p.Sigma,
-                                  smoothing_table(SIGMOID), cross_table(SIGMOID),
-                                  moment_stack(SIGMOID), low_profile_stack())
+    """The cell kernel's output row for ``p`` (layout ``_solve.OUT_NAMES``)."""
+    return cells.get(p.arch).point_row(p)
 
 
 def branch_of(arch: str, chi_jac: float, bistable: bool) -> str | None:
-    """Fixed-point branch reached from h_0 = 0 (minimalRNN only, theory.md 4.3).
+    """Fixed-point branch reached from h_0 = 0 (cells with two branches, theory.md 4.3).
 
     In the bistable region h_0 = 0 selects the low branch. Outside it there is a
     single stable fixed point; we call it ``high`` where chi_jac > 1 (the
     continuation of the chaotic high-variance branch) and ``low`` otherwise.
     """
-    if arch != "minimal":
+    if not cells.get(arch).has_branches:
         return None
     if bistable:
         return "low"
@@ -80,18 +63,19 @@ def point(params: Params) -> PointResult:
     1e-10); fixed points are bracketed on the branch reached from h_0 = 0 and
     polished by safeguarded Newton to a relative step of 1e-14.
     """
-    require_arch(params)
     row = _raw_point(params)
     return point_from_row(params, row)
 
 
 def point_from_row(params: Params, row: np.ndarray) -> PointResult:
     """Wrap one kernel output row as a :class:`PointResult`."""
-    # the layout of _solvers.OUT_NAMES
+    # the layout of _solve.OUT_NAMES
     (q_star, Q_star, c_star, C_star, chi_q, chi_c, chi_jac, exists, q_converged, c_converged,
-     iterations, bistable, _n_stable) = row.tolist()
+     iterations, bistable, _n_stable) = row[:13].tolist()
     exists = exists == 1.0
     bistable = bistable == 1.0
+    cell = cells.get(params.arch)
+    extra = cell.extras(params, row) if (cell.extras is not None and exists) else {}
     return PointResult(
         params=params,
         q_star=q_star,
@@ -112,6 +96,7 @@ def point_from_row(params: Params, row: np.ndarray) -> PointResult:
         c_converged=c_converged == 1.0,
         iterations=int(iterations) if exists else 0,
         message="" if exists else _no_fixed_point_message(params),
+        **extra,
     )
 
 
@@ -142,19 +127,8 @@ def trajectory(params: Params, T: int) -> Trajectory:
     Trajectory
         Arrays of length T + 1; index 0 is h_0 = 0 (see :class:`Trajectory`).
     """
-    require_arch(params)
     T = _check_T(T)
-    if params.arch == "vanilla":
-        code = PHI_CODES[params.phi]
-        rows = _solvers.vanilla_trajectory(
-            code, params.sigma_w, params.sigma_b, params.sigma_v, params.mu_b, params.R,
-            params.Sigma, T, GL_X, GL_W, smoothing_table(code),
-        )
-    else:
-        rows = _solvers.minimal_trajectory(
-            params.sigma_w, params.sigma_b, params.sigma_v, params.mu_b, params.R,
-            params.Sigma, T, smoothing_table(SIGMOID),
-        )
+    rows = cells.get(params.arch).trajectory_rows(params, T)
     return Trajectory(params=params, t=np.arange(T + 1), q=rows[0], Q=rows[1],
                       c=rows[2], C=rows[3])
 

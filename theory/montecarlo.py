@@ -34,8 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from theory import cells
 from theory._mc_kernels import OBS, RECORDED, run_batch
-from theory.types import ParameterError, Params, require_arch
+from theory.types import ParameterError, Params
 
 #: Upper bounds that keep a call from exhausting memory or running for hours.
 MAX_N = 8192
@@ -93,6 +94,8 @@ class Simulation:
     finite : bool
         False if a network's state overflowed (no finite fixed point, e.g. linear phi
         with sigma_w >= 1); its run stops there and the estimates are NaN or inf.
+    tied : bool
+        Whether W and b were the same at every step (a real network) or redrawn.
     """
 
     params: Params
@@ -131,6 +134,7 @@ class Simulation:
     log_delta: np.ndarray
     per_network: dict[str, np.ndarray] = field(default_factory=dict)
     finite: bool = True
+    tied: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: parameters, sizes, curves and estimates; NaN/inf -> None."""
@@ -215,6 +219,7 @@ def simulate(
     burn_in: int | None = None,
     perturbation: float = 1e-6,
     decay_skip: int | None = None,
+    tied: bool = True,
 ) -> Simulation:
     r"""Simulate ``n_pairs`` finite tied networks and measure the mean-field order parameters.
 
@@ -239,6 +244,11 @@ def simulate(
     decay_skip : int, optional
         Steps after burn_in left out of the decay fit (alignment transient).
         Default (T - burn_in) // 5.
+    tied : bool, optional
+        True (default): a real RNN, the same W and b at every step. False: the
+        recurrent matrices and the biases are redrawn before every step (V stays),
+        the untied ensemble in which the mean field is exact (theory.md 2,
+        gated-cells.md 2.2); orthogonal W then costs a QR per gate per step.
 
     Returns
     -------
@@ -304,16 +314,20 @@ def simulate(
     for N = 1000 (sigma_v = R = 1). These means relax in :math:`1/E[1-u]` steps,
     longer than xi_J, so ``burn_in`` must exceed several of them.
     """
-    require_arch(params)
     N, T, n, burn, skip = _validate(params, N, T, rng, n_pairs, burn_in, perturbation, decay_skip)
+    cells.require(params.arch, "simulator")
+    if not isinstance(tied, bool):
+        raise ParameterError(f"tied: expected True or False, got {tied!r}")
+    sim = cells.get(params.arch).simulator
     batch = max(1, min(n, _BATCH_ENTRIES // (N * N)))
     parts = []
     with np.errstate(all="ignore"):  # overflow of a divergent network -> inf/NaN, flagged
         for k in range(0, n, batch):
-            parts.append(run_batch(params, N, T, min(batch, n - k), burn, perturbation, rng))
+            parts.append(run_batch(params, sim, N, T, min(batch, n - k), burn, perturbation, rng,
+                                   tied))
         per = {k: np.concatenate([p[0][k] for p in parts]) for k in RECORDED}
         logg = np.concatenate([p[1] for p in parts])
-        return _summarise(params, N, T, n, burn, skip, per, logg)
+        return _summarise(params, N, T, n, burn, skip, per, logg, tied)
 
 
 def _decay_estimates(logg: np.ndarray, start: int) -> dict:
@@ -337,7 +351,7 @@ def _decay_estimates(logg: np.ndarray, start: int) -> dict:
     return out
 
 
-def _summarise(params, N, T, n, burn, skip, per, logg) -> Simulation:
+def _summarise(params, N, T, n, burn, skip, per, logg, tied) -> Simulation:
     """Means, standard errors, stationary and decay estimates (see :class:`Simulation`)."""
     curves = {}
     for k in OBS:
@@ -369,4 +383,5 @@ def _summarise(params, N, T, n, burn, skip, per, logg) -> Simulation:
         log_delta=log_delta,
         per_network=per_net,
         finite=finite,
+        tied=tied,
     )

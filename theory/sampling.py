@@ -37,7 +37,8 @@ import math
 import numpy as np
 from scipy.linalg import blas, lapack
 
-from theory.types import ParameterError, Params, require_arch
+from theory import cells
+from theory.types import ParameterError, Params
 
 MAX_N = 4000
 MAX_T = 100_000
@@ -54,26 +55,22 @@ def _check_int(name: str, value: object, lo: int, hi: int) -> int:
     return int(value)
 
 
-def draw_weights(p: Params, N: int, rng: np.random.Generator) -> np.ndarray:
-    """W_ij ~ N(0, sigma_w^2 / N), or sigma_w times a Haar-orthogonal matrix (theory.md 1.3)."""
+def draw_weights(p: Params, N: int, rng: np.random.Generator,
+                 sigma_w: float | None = None) -> np.ndarray:
+    """W_ij ~ N(0, sigma_w^2 / N), or sigma_w times a Haar-orthogonal matrix (theory.md 1.3).
+
+    ``sigma_w`` defaults to ``p.sigma_w`` (a gate's own scale for the gated cells).
+    """
+    sw = p.sigma_w if sigma_w is None else sigma_w
     G = rng.standard_normal((N, N))
     if p.weights == "gaussian":
-        return G * (p.sigma_w / math.sqrt(N))
+        return G * (sw / math.sqrt(N))
     Q, R = np.linalg.qr(G)
-    return p.sigma_w * Q * np.sign(np.diag(R))  # sign fix makes Q Haar-distributed
+    return sw * Q * np.sign(np.diag(R))  # sign fix makes Q Haar-distributed
 
 
-def _dphi(phi: str, e: np.ndarray) -> np.ndarray:
-    if phi == "tanh":
-        return 1.0 / np.cosh(e) ** 2
-    if phi == "erf":
-        return (2.0 / math.sqrt(math.pi)) * np.exp(-e * e)
-    if phi == "relu":
-        return (e > 0).astype(float)
-    return np.ones_like(e)
-
-
-def _phi(phi: str, e: np.ndarray) -> np.ndarray:
+def phi_values(phi: str, e: np.ndarray) -> np.ndarray:
+    """phi(e) of a vanilla nonlinearity (theory.md 1.1)."""
     if phi == "tanh":
         return np.tanh(e)
     if phi == "erf":
@@ -85,33 +82,35 @@ def _phi(phi: str, e: np.ndarray) -> np.ndarray:
     return e
 
 
-class _Network:
-    """A tied random RNN (theory.md 1.1 / 1.2) that yields its one-step Jacobian factors."""
+def phi_slopes(phi: str, e: np.ndarray) -> np.ndarray:
+    """phi'(e) of a vanilla nonlinearity."""
+    if phi == "tanh":
+        return 1.0 / np.cosh(e) ** 2
+    if phi == "erf":
+        return (2.0 / math.sqrt(math.pi)) * np.exp(-e * e)
+    if phi == "relu":
+        return (e > 0).astype(float)
+    return np.ones_like(e)
 
-    def __init__(self, p: Params, N: int, rng: np.random.Generator) -> None:
-        self.p, self.N, self.rng = p, N, rng
-        self.W = draw_weights(p, N, rng)
-        self.V = rng.standard_normal((N, N)) * (p.sigma_v / math.sqrt(N))
-        self.b = p.mu_b + p.sigma_b * rng.standard_normal(N)
-        self.h = np.zeros(N)
-        self.sqrtR = math.sqrt(p.R)
 
-    def step(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """Advance one step; return (a, c): J_t = diag(a) + diag(c) W (c None: diag(a) W)."""
-        x = self.sqrtR * self.rng.standard_normal(self.N)
-        e = self.W @ self.h + self.V @ x + self.b
-        if self.p.arch == "vanilla":
-            self.h = _phi(self.p.phi, e)
-            return _dphi(self.p.phi, e), None
-        u = 0.5 * (1.0 + np.tanh(0.5 * e))  # logistic sigmoid without overflow
-        c = u * (1.0 - u) * (self.h - x)
-        self.h = u * self.h + (1.0 - u) * x
-        return u, c
+class DiagFactor:
+    """A one-step Jacobian J = diag(a) W, or diag(a) + diag(c) W (``c`` not None)."""
 
-    def cond_bound(self, a: np.ndarray, c: np.ndarray | None,
-                   w_norms: tuple[float, float]) -> float:
-        """Upper bound on cond(J_t) from |a|, |c| and the extreme singular values of W."""
-        smax, smin = w_norms
+    def __init__(self, W: np.ndarray, w_norms: tuple[float, float], a: np.ndarray,
+                 c: np.ndarray | None = None) -> None:
+        self.W, self.w_norms, self.a, self.c = W, w_norms, a, c
+
+    def apply(self, Y: np.ndarray) -> np.ndarray:
+        """J Y."""
+        WY = self.W @ Y
+        if self.c is None:
+            return self.a[:, None] * WY
+        return self.a[:, None] * Y + self.c[:, None] * WY
+
+    def cond_bound(self) -> float:
+        """Upper bound on cond(J) from |a|, |c| and the extreme singular values of W."""
+        smax, smin = self.w_norms
+        a, c = self.a, self.c
         if c is None:
             amax, amin = float(np.max(np.abs(a))), float(np.min(np.abs(a)))
             return math.inf if amin == 0.0 else (amax / amin) * (smax / smin)
@@ -121,12 +120,10 @@ class _Network:
         return math.inf if lo <= 0.0 else hi / lo
 
 
-def _apply(W: np.ndarray, a: np.ndarray, c: np.ndarray | None, Y: np.ndarray) -> np.ndarray:
-    """(diag(a) W) Y or (diag(a) + diag(c) W) Y."""
-    WY = W @ Y
-    if c is None:
-        return a[:, None] * WY
-    return a[:, None] * Y + c[:, None] * WY
+def extreme_singular_values(W: np.ndarray) -> tuple[float, float]:
+    """(largest, smallest) singular value of W."""
+    sv = np.linalg.svd(W, compute_uv=False)
+    return float(sv[0]), float(sv[-1])
 
 
 def _absorb(ell: np.ndarray, B: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +217,7 @@ def sample_singular_values(params: Params, N: int, T: int, rng: np.random.Genera
     ndarray of shape (N,)
         Increasing singular values (or their logs).
     """
-    require_arch(params)
+    cells.require(params.arch, "network")
     N = _check_int("N", N, 2, MAX_N)
     T = _check_int("T", T, 1, MAX_T)
     if not isinstance(rng, np.random.Generator):
@@ -239,13 +236,13 @@ def sample_log_sv_multi(params: Params, N: int, Ts: tuple[int, ...], rng: np.ran
                         *, burn_in: int | None = None) -> dict[int, np.ndarray]:
     """ln singular values of the t-step Jacobians of ONE network for every t in ``Ts``
     (prefixes of the same product, so the answers are correlated across t)."""
-    require_arch(params)
+    cells.require(params.arch, "network")
     N = _check_int("N", N, 2, MAX_N)
     Ts = tuple(sorted(_check_int("T", t, 1, MAX_T) for t in Ts))
     if burn_in is None:
         burn_in = _default_burn_in(params)
     burn_in = _check_int("burn_in", burn_in, 0, 10 * BURN_MAX)
-    net = _Network(params, N, rng)
+    net = cells.get(params.arch).network(params, N, rng)
     for _ in range(burn_in):
         net.step()
     return {t: graded_log_sv(ell, B)[0] for t, (ell, B) in _accumulate(net, Ts).items()}
@@ -259,18 +256,21 @@ def _default_burn_in(params: Params) -> int:
     return int(min(BURN_MAX, BURN_MIN + 6.0 * xi))
 
 
-def _accumulate(net: _Network, Ts: tuple[int, ...]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Run max(Ts) steps; return P_t = R_t ... R_1 as (ell, B) at every t in Ts."""
-    N = net.N
-    sv = np.linalg.svd(net.W, compute_uv=False)
-    w_norms = (float(sv[0]), float(sv[-1]))
-    ell, B = np.zeros(N), np.eye(N)
-    Y, cond = np.eye(N), 1.0
+def _accumulate(net, Ts: tuple[int, ...]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Run max(Ts) steps; return P_t = R_t ... R_1 as (ell, B) at every t in Ts.
+
+    ``net`` is a cell's network (``Cell.network``): ``net.dim`` is the size of its
+    state, ``net.step()`` advances it and returns the step's Jacobian factor with
+    ``apply(Y)`` (J Y) and ``cond_bound()``.
+    """
+    D = net.dim
+    ell, B = np.zeros(D), np.eye(D)
+    Y, cond = np.eye(D), 1.0
     out = {}
     for t in range(1, max(Ts) + 1):
-        a, c = net.step()
-        Y = _apply(net.W, a, c, Y)
-        cond *= net.cond_bound(a, c, w_norms)
+        f = net.step()
+        Y = f.apply(Y)
+        cond *= f.cond_bound()
         if cond > BLOCK_COND or t in Ts:
             Q, R = np.linalg.qr(Y)
             ell, B = _absorb(ell, B, R)

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from theory import _spectra_kernels as kern
-from theory.types import ParameterError, Params, require_arch
+from theory import cells
+from theory.types import ParameterError, Params
 
 MAX_T = 100_000
 MIN_POINTS, MAX_POINTS = 16, 20_000
@@ -76,6 +77,9 @@ class Spectrum:
     mass_below_grid : float
         Mass of the continuous part below ``s[0]`` (only when the law reaches
         below 1e-300, e.g. Gaussian W at large T); 0 otherwise.
+    has_density : bool
+        False where the theory gives the moments only (the LSTM): ``s``, ``pdf`` are
+        then placeholders and a sampled network shows the law.
     """
 
     params: Params
@@ -91,6 +95,7 @@ class Spectrum:
     atoms: tuple[tuple[float, float], ...] = ()
     mass_below_grid: float = 0.0
     extras: dict[str, Any] = field(default_factory=dict)
+    has_density: bool = True
 
     def moment(self, k: int) -> float:
         """(1/N) tr (J J^T)^k from the density and atoms (trapezoid in ln s)."""
@@ -127,6 +132,7 @@ class Spectrum:
             "method": self.method,
             "exact": self.exact,
             "mass_below_grid": float(self.mass_below_grid),
+            "has_density": self.has_density,
         }
 
 
@@ -339,7 +345,7 @@ def spectrum(params: Params, T: int, n_points: int = 400) -> Spectrum:
     ParameterError
         Bad T or n_points, no stationary state, or singular values beyond 1e300.
     """
-    require_arch(params)
+    cells.require(params.arch, "spectrum")
     from theory.meanfield import point
 
     T = _check_int("T", T, 1, MAX_T)
@@ -347,43 +353,7 @@ def spectrum(params: Params, T: int, n_points: int = 400) -> Spectrum:
     pr = point(params)
     if not pr.exists:
         raise ParameterError(f"params: no stationary state ({pr.message})")
-    if params.arch == "vanilla":
-        return _vanilla(params, T, n_points, pr.q_star)
-    return _minimal(params, T, n_points, pr)
-
-
-METHOD_VANILLA = (
-    "exact for N -> inf (theory.md 5.3): T-fold free multiplicative convolution of "
-    "y = sigma_w^2 phi'(e)^2, e ~ N(mu_b, q*){gauss}; subordination equation solved in "
-    "logarithms, trapezoid in e with exact pole correction, eta -> 0 extrapolated; "
-    "m1 = chi_1^T and m2 closed forms. Treats the T factors as free (untied W); "
-    "tied networks agree within finite-N error.")
-
-
-def _vanilla(p: Params, T: int, n: int, q: float) -> Spectrum:
-    law = vanilla_law(p.phi, p.sigma_w, p.mu_b, q)
-    gauss = p.weights == "gaussian"
-    log_m1 = T * law.log_ybar  # ybar = sigma_w^2 E[phi'^2] = chi_1
-    var_ratio = 1.0 + T * (law.r2 - 1.0 + (1.0 if gauss else 0.0))
-    m1, m2 = _exp(log_m1), _exp(2 * log_m1) * var_ratio
-    method = METHOD_VANILLA.format(gauss=" and T Marchenko-Pastur factors (Gaussian W)"
-                                   if gauss else "")
-    base = dict(params=p, T=T, m1=m1, m2=m2, method=method, exact=True)
-    alpha = 1.0 - law.p0
-    if alpha <= 0.0:  # ReLU with every unit off: J = 0
-        return _atoms_only(base, ((0.0, 1.0),), n)
-    if not gauss and (p.phi == "linear" or (p.phi == "relu" and T == 1)):
-        atoms = ((_exp(0.5 * log_m1 - 0.5 * T * math.log(alpha)), alpha),)
-        return _atoms_only(base, (((0.0, law.p0),) if law.p0 > 0 else ()) + atoms, n)
-    if not gauss and T == 1:
-        return _single_factor(base, p, q, n)
-    atom_m = max(0.0, 1.0 - T * (1.0 - alpha)) if (p.phi == "relu" and not gauss) else 0.0
-    fp = FreeProduct(law, float(T), float(T) if gauss else 0.0, 0.0, 1.0 if gauss else 0.0,
-                     atom0=law.p0, atom_w=-T * math.log(alpha), atom_m=atom_m)
-    atoms = ((0.0, law.p0),) if law.p0 > 0 else ()
-    if atom_m > 0:
-        atoms += ((_exp(0.5 * (fp.atom_w + fp.shift)), atom_m),)
-    return _from_free(base, fp, n, atoms)
+    return cells.get(params.arch).spectrum(params, T, n_points, pr)
 
 
 def _exp(x: float) -> float:
@@ -412,82 +382,29 @@ def _atoms_only(base: dict, atoms: tuple, n: int) -> Spectrum:
                     atoms=atoms, **base)
 
 
-def _single_factor(base: dict, p: Params, q: float, n: int) -> Spectrum:
-    """T = 1, orthogonal W: s = sigma_w |phi'(e)|, density by change of variables."""
-    sq, mu = math.sqrt(q), p.mu_b
-    e_far = abs(mu) + 7.5 * sq  # P(|e - mu| > 7.5 sqrt(q)) ~ 6e-14
-    # E = e_far (k/n)^2: near the edge s -> s_max (E -> 0) the density of u ~ E^2 is
-    # ~ u^(-1/2); on this grading the trapezoid rule in ln s stays second order
-    # (4n points: the closed form is cheap and the edge needs them for 1e-4 moments)
-    E = e_far * np.linspace(0.0, 1.0, 4 * n + 1)[1:] ** 2
-    if p.phi == "tanh":  # u = ln(s_max / s) = 2 ln cosh E
-        ls_max = math.log(p.sigma_w)
-        small = np.minimum(E, 20.0)  # 2 ln cosh E without cancellation at small E
-        u = np.where(E < 20.0, 2.0 * np.log1p(2.0 * np.sinh(0.5 * small) ** 2),
-                     2.0 * (E + np.log1p(np.exp(-2.0 * E)) - math.log(2.0)))
-        jac = 1.0 / (2.0 * np.tanh(E))
-    else:  # erf: u = E^2
-        ls_max = math.log(p.sigma_w * 2.0 / math.sqrt(math.pi))
-        u = E**2
-        jac = 1.0 / (2.0 * E)
-    dens = jac * sum(np.exp(-0.5 * ((sg * E - mu) / sq) ** 2) for sg in (1.0, -1.0))
-    dens /= math.sqrt(2 * math.pi * q)
-    log_s = ls_max - u[::-1]
-    s = np.exp(log_s)
-    pdf_log = dens[::-1]
-    base = dict(base, method=base["method"].replace(
-        "T-fold free multiplicative convolution of", "law of (T = 1, orthogonal W)"))
-    return Spectrum(s=s, pdf=pdf_log / s, pdf_log_s=pdf_log, atom_at_zero=0.0, **base)
+def free_factor_spectrum(p: Params, T: int, n: int, chi_jac: float, mu: float, q: float,
+                         nu1: float, nu2: float, method: str) -> Spectrum:
+    """Free-factor approximation for a gated step J = diag(u) + sum_k diag(B_k) W_k.
 
-
-METHOD_MINIMAL = (
-    "approximate (theory.md 5.4, free-factor approximation): the T one-step Jacobians "
-    "are treated as free copies of one step whose law is law(u^2), u = sigmoid(e) "
-    "(exact), free-multiplied by a Marchenko-Pastur factor fitted to the exact "
-    "single-step mean chi_J and second moment m2^(1) (mean-field h law); m1 = chi_J^T "
-    "is exact, m2 is the free-factor value. Ignored: successive diagonal gates commute "
-    "and are correlated in a tied network (poor at small sigma_w with broad gates, "
-    "good where T * per-step variance << 1); see the KS distances in tests/test_spectra.py.")
-
-
-def gate_moments(mu: float, q: float) -> dict[str, float]:
-    """E over e ~ N(mu, q) of the gate powers used in theory.md 5.4 (trapezoid, 10.1)."""
-    h = min(0.05, 0.12 / math.sqrt(q))
-    zeta = np.arange(-int(Z_MAX / h), int(Z_MAX / h) + 1) * h
-    w = h * np.exp(-0.5 * zeta**2) / math.sqrt(2 * math.pi)
-    u = 0.5 * (1.0 + np.tanh(0.5 * (mu + math.sqrt(q) * zeta)))
-    d, v = u * (1.0 - u), 1.0 - u
-    E = lambda f: float(np.sum(w * f))  # noqa: E731
-    return {"u2": E(u**2), "u4": E(u**4), "d2": E(d**2), "u2d2": E(u**2 * d**2),
-            "d4": E(d**4), "u2v2": E(u**2 * v**2), "v4": E(v**4)}
-
-
-def single_step_moments(p: Params, q: float, Q: float) -> tuple[float, float]:
-    """Exact (N -> inf, mean field) m1, m2 of one minimalRNN step J = A + B W (theory.md 5.4).
-
-    A = u, B = sigma_w u' (h - z); h independent of e and z, with E[h^2] = Q* and
-    E[h^4] from the stationary recursion h' = u h + (1 - u) z.
+    The T one-step Jacobians are treated as free copies of one step whose law is
+    law(u^2), u = sigmoid(e), e ~ N(mu, q), free-multiplied by a Marchenko-Pastur factor
+    fitted to the exact single-step mean ``nu1`` and second moment ``nu2`` (theory.md
+    5.4, gated-cells.md 5.3); m1 = chi_jac^T, m2 the free-factor value.
     """
-    g, R, sw2 = gate_moments(p.mu_b, q), p.R, p.sigma_w**2
-    h4 = (6.0 * g["u2v2"] * Q * R + 3.0 * g["v4"] * R**2) / (1.0 - g["u4"])
-    dz2, dz4 = Q + R, h4 + 6.0 * Q * R + 3.0 * R**2  # E[(h - z)^2], E[(h - z)^4]
-    a2, b2 = g["u2"], sw2 * g["d2"] * dz2
-    a2b2, b4 = sw2 * g["u2d2"] * dz2, sw2**2 * g["d4"] * dz4
-    m2 = g["u4"] + 2.0 * a2b2 + b4 + 2.0 * a2 * b2
-    if p.weights == "gaussian":
-        m2 += b2**2
-    return a2 + b2, m2
-
-
-def _minimal(p: Params, T: int, n: int, pr) -> Spectrum:
-    law = vanilla_law("gate", 1.0, p.mu_b, pr.q_star)
-    nu1, nu2 = single_step_moments(p, pr.q_star, pr.Q_star)
+    law = vanilla_law("gate", 1.0, mu, q)
     a2 = math.exp(law.log_ybar)
     v_mix = min(max(nu2 / nu1**2 - law.r2, 0.0), 1.0)
-    log_m1 = T * math.log(pr.chi_jac)
+    log_m1 = T * math.log(chi_jac)
     m1 = _exp(log_m1)
     m2 = _exp(2 * log_m1) * (1.0 + T * (nu2 / nu1**2 - 1.0))
     fp = FreeProduct(law, float(T), float(T), math.log(nu1 / a2), v_mix)
-    base = dict(params=p, T=T, m1=m1, m2=m2, method=METHOD_MINIMAL, exact=False,
+    base = dict(params=p, T=T, m1=m1, m2=m2, method=method, exact=False,
                 extras={"single_step_m1": nu1, "single_step_m2": nu2, "mp_v": v_mix})
     return _from_free(base, fp, n, ())
+
+
+def moments_only_spectrum(p: Params, T: int, m1: float, m2: float, method: str) -> Spectrum:
+    """A :class:`Spectrum` that carries the moments but no density (``has_density`` False)."""
+    s = np.array([math.sqrt(m1)]) if math.isfinite(m1) and m1 > 0 else np.ones(1)
+    return Spectrum(params=p, T=T, s=s, pdf=np.zeros(1), pdf_log_s=np.zeros(1), atom_at_zero=0.0,
+                    m1=m1, m2=m2, method=method, exact=False, has_density=False)

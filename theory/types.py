@@ -97,6 +97,36 @@ def check_number(name: str, value: Any,
     return x
 
 
+def check_positive(name: str, value: object, upper: float) -> float:
+    """``value`` as a float in (0, upper], else ParameterError."""
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name}: expected a number, got {value!r}") from None
+    if not math.isfinite(x) or not 0.0 < x <= upper:
+        raise ParameterError(f"{name}: {value!r} is outside (0, {upper:g}]")
+    return x
+
+
+def check_int(name: str, value: object, upper: int) -> int:
+    """``value`` as an int in [1, upper] (integral floats accepted), else ParameterError."""
+    if isinstance(value, bool) or not isinstance(value, int) and not (
+            isinstance(value, float) and value.is_integer()):
+        try:
+            import numpy as np
+
+            if isinstance(value, np.integer):
+                value = int(value)
+            else:
+                raise TypeError
+        except TypeError:
+            raise ParameterError(f"{name}: expected an integer, got {value!r}") from None
+    n = int(value)  # type: ignore[arg-type]
+    if not 1 <= n <= upper:
+        raise ParameterError(f"{name}: {n} is outside [1, {upper}]")
+    return n
+
+
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise ParameterError."""
     if value not in choices:
@@ -274,13 +304,6 @@ class Params:
 
 
 _FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Params)}
-
-
-def require_arch(params: Params, archs: tuple[str, ...] = ("vanilla", "minimal")) -> None:
-    """Raise ParameterError if ``params.arch`` is not one of ``archs``."""
-    if params.arch not in archs:
-        raise ParameterError(f"arch: {params.arch!r} is not available here yet "
-                             f"(use one of {', '.join(archs)})")
 
 
 def default_params(arch: str = "vanilla") -> Params:

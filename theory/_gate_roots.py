@@ -1,6 +1,10 @@
-"""Numba kernels: the minimalRNN Q-map's roots from a per-mu profile (private).
+"""Numba kernels: the roots of a gated second-moment map (private).
 
-At fixed mu the sign of the Q-map residual (theory.md eq. 4.1)
+A gate u = sigmoid(e), e ~ N(mu, q), that mixes a unit's state with an input of
+second moment R gives the map Q' = E[u^2] Q + E[(1-u)^2] R with q = sigma_w^2 Q + v
+(the minimalRNN, theory.md eq. 4.1; in ``theory.cells``). Its roots decide which
+fixed-point branch the zero state reaches and whether the map is bistable
+(theory.md 4.3). At fixed mu the sign of the residual
 
     F(Q) = E[u^2] Q + E[(1-u)^2] R - Q = (1 - E[u^2]) (R a(q) - Q),
     a(q) = E[(1-u)^2] / (1 - E[u^2]),   q = sigma_w^2 Q + v,
@@ -13,7 +17,7 @@ tables), with the min and max of a over blocks of ``BLOCK`` nodes. A node then
 finds every sign change of F on the profile nodes between q = v (Q = 0) and
 q = v + sigma_w^2 R (Q = R) by a walk that skips every block whose bounds certify
 one sign, instead of evaluating F at 31 (grid) or 64 (point) scan points
-(``_tables.scan_gate_Q``). The node values resolve root pairs ~1.6 % apart in q
+(``scan_gate_Q``, also here). The node values resolve root pairs ~1.6 % apart in q
 (table region), far finer than such scans; at
 (mu_b, v, R, sigma_w^2) = (7.5, 0, 1, 45.0) the 64-point scan misses a second
 stable root at Q = 0.33 that the walk finds.
@@ -27,7 +31,7 @@ import math
 import numpy as np
 from numba import njit
 
-from theory._gauss import gate_moments
+from theory._gauss import sigmoid_moments
 from theory._tables import (
     D_MU_TAB,
     DU,
@@ -35,7 +39,7 @@ from theory._tables import (
     N_MU_TAB,
     N_TAB,
     U0,
-    _hidden_pair,
+    gate_map_terms,
     stencil6,
 )
 
@@ -55,6 +59,92 @@ NO_LOW_STACK = np.zeros((0, N_LOW))  # "no low-q profile stack": the point solve
 BOUND_SLACK = 1e-2
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _gate_F(tab, sw2, v, mu, R, x):
+    """F(Q) = E[u^2] Q + E[(1-u)^2] R - Q at q = sigma_w^2 Q + v (eq. 4.1); table or direct."""
+    q = sw2 * x + v
+    if tab.shape[0] > 0:
+        e_uu, e_vv = gate_map_terms(tab, mu, q)
+    else:
+        m = sigmoid_moments(mu, q)
+        e_uu, e_vv = m[0], m[1]
+    return e_uu * x + e_vv * R - x
+
+
+@njit(cache=True, nogil=True)
+def _hidden_pair(tab, sw2, v, mu, R, a, b):
+    """Minimise F on [a, b] (golden section in log Q).
+
+    Returns (x, F) at the first point with F <= 0, or at the minimum.
+    """
+    g = 0.5 * (math.sqrt(5.0) - 1.0)
+    la = math.log(a) if a > 0.0 else math.log(b) - 25.0
+    lb = math.log(b)
+    c = lb - g * (lb - la)
+    d = la + g * (lb - la)
+    fc = _gate_F(tab, sw2, v, mu, R, math.exp(c))
+    fd = _gate_F(tab, sw2, v, mu, R, math.exp(d))
+    for _ in range(60):
+        if fc <= 0.0:
+            return math.exp(c), fc
+        if fd <= 0.0:
+            return math.exp(d), fd
+        if fc < fd:
+            lb, d, fd = d, c, fc
+            c = lb - g * (lb - la)
+            fc = _gate_F(tab, sw2, v, mu, R, math.exp(c))
+        else:
+            la, c, fc = c, d, fd
+            d = la + g * (lb - la)
+            fd = _gate_F(tab, sw2, v, mu, R, math.exp(d))
+        if lb - la < 1e-12:
+            break
+    return (math.exp(c), fc) if fc < fd else (math.exp(d), fd)
+
+
+@njit(cache=True, nogil=True)
+def scan_gate_Q(tab, sw2, v, mu, R, n_scan):
+    """Bracket of the minimalRNN Q-map root reached from Q = 0, and the stable-root count.
+
+    Scans F(Q) (eq. 4.1) at Q = 0 and ``n_scan`` log-spaced points over [1e-10 R, R].
+    A sign change + -> - is a stable root. Near a saddle-node the stable/unstable pair
+    can fall between two scan points (F dips below 0 and back); every positive
+    local minimum of the samples is therefore minimised by golden section and a
+    non-positive minimum counts as a pair (theory.md 4.3, 10.2). ``tab`` is a gate
+    table or empty (direct quadrature). Returns (lo, f_lo, hi, n_stable) with
+    F(lo) > 0 >= F(hi) bracketing the reached root.
+    """
+    return scan_gate_Q_into(tab, sw2, v, mu, R, n_scan, np.empty(n_scan + 1),
+                             np.empty(n_scan + 1))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def scan_gate_Q_into(tab, sw2, v, mu, R, n_scan, xs, fs):
+    """``scan_gate_Q`` with caller-provided work arrays xs, fs (length n_scan + 1)."""
+    xs[0] = 0.0
+    ratio = 10.0 ** (10.0 / (n_scan - 1))  # one power, not one per point
+    x = R * 1e-10
+    for k in range(n_scan):
+        xs[k + 1] = x if k < n_scan - 1 else R
+        x *= ratio
+    for k in range(n_scan + 1):
+        fs[k] = _gate_F(tab, sw2, v, mu, R, xs[k])
+    n_stable = 0
+    lo, f_lo, hi = 0.0, fs[0], R
+    for k in range(1, n_scan + 1):
+        if fs[k - 1] > 0.0 and fs[k] <= 0.0:
+            n_stable += 1
+            if n_stable == 1:
+                lo, f_lo, hi = xs[k - 1], fs[k - 1], xs[k]
+        elif k < n_scan and fs[k] > 0.0 and fs[k - 1] > fs[k] and fs[k + 1] > fs[k]:
+            xm, fm = _hidden_pair(tab, sw2, v, mu, R, xs[k - 1], xs[k + 1])
+            if fm <= 0.0:
+                n_stable += 1
+                if n_stable == 1:
+                    lo, f_lo, hi = xs[k - 1], fs[k - 1], xm
+    return lo, f_lo, hi, n_stable
+
+
 @njit(cache=True, nogil=True)
 def _ratio(m1, m5):
     """a = E[(1-u)^2] / (1 - E[u^2]), with 1 - E[u^2] = 2 E[1-u] - E[(1-u)^2] (no cancellation)."""
@@ -66,7 +156,7 @@ def low_profile(mu):
     """a(q) at the N_LOW profile nodes below the table, by direct quadrature."""
     out = np.empty(N_LOW)
     for k in range(N_LOW):
-        m = gate_moments(mu, Q_NODES[k])
+        m = sigmoid_moments(mu, Q_NODES[k])
         out[k] = _ratio(m[1], m[5])
     return out
 
@@ -147,13 +237,13 @@ def walk_gate_Q(prof, tab, sw2, v, mu, R):
     first sign change + -> - of F on the profile nodes (the reached root), the
     number of stable roots, a secant first guess, and ``ok`` (False when the
     profile does not cover Q = R: the caller then scans with
-    ``_tables.scan_gate_Q``). The sign of F at a node is that of
+    ``scan_gate_Q``). The sign of F at a node is that of
     D = sigma_w^2 R a(q) + v - q (``_sign_D``); node values of a are the table's
     own values, so the signs are F's up to rounding at a root, and the point
     solver re-checks the bracket with the direct rule. The walk skips blocks
     whose bounds certify one sign. A positive local minimum of D on the nodes
     that is shallow for its curvature may hide a root pair between two nodes
-    (next to the saddle-node): F is minimised there (``_tables._hidden_pair``).
+    (next to the saddle-node): F is minimised there (``_hidden_pair``).
     """
     qn, a = Q_NODES, prof[0]
     q_end = v + sw2 * R

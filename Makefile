@@ -1,5 +1,7 @@
 # The README's two commands: `make run` (install + start the dashboard) and `make test`
 # (install test dependencies + run the whole suite). Everything goes into ./.venv.
+# `make run` installs requirements.txt only; the trainer's JAX/Dask stack
+# (requirements-train.txt) comes with the test dependencies.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,8 +15,8 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-train.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -r requirements-train.txt
 	touch $@
 
 install: $(VENV)/.installed

@@ -1,0 +1,7 @@
+"""``python -m trainability``: see :mod:`trainability.cli`."""
+
+import sys
+
+from trainability.cli import main
+
+sys.exit(main())

@@ -65,6 +65,21 @@ def newton_step(x, f, df, lo, hi):
     return x_new, lo, hi
 
 
+@njit(cache=True, nogil=True, inline="always")
+def identical_inputs(gp, Sigma):
+    """Whether two sequences drive every gate identically (a gated cell's ``gp`` rows:
+    column 1 the one-sequence offset sigma_v^2 R + sigma_b^2, column 2 the pair's
+    sigma_v^2 R Sigma + sigma_b^2): Sigma = 1, or no gate sees the input (sigma_v = 0 or
+    R = 0). Then C = 1 is a fixed point and chi_c there is chi_jac (gated-cells.md 3.9, 4.5).
+    """
+    if Sigma >= 1.0:
+        return True
+    for k in range(gp.shape[0]):
+        if gp[k, 1] != gp[k, 2]:
+            return False
+    return True
+
+
 @njit(cache=True, nogil=True)
 def table_state(ct):
     """Work arrays of the cross-table lookups (``_cross_tables``) plus the moment buffer.

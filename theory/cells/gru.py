@@ -39,6 +39,7 @@ from theory._solve import (
     N_OUT,
     XTOL,
     cross_moments,
+    identical_inputs,
     newton_step,
     table_state,
 )
@@ -579,12 +580,13 @@ def point_kernel(gp, Sigma, after, sbh2, tb, stabs, cts):
     e = np.zeros(8)
     x0 = -1.0
     st = table_state(NO_CROSS_TABLE)
+    same = identical_inputs(gp, Sigma)
     if cts[0].shape[0] > 0 and Qs > 0.0 and not after:
         ts = (point_state(cts[0], SIGMOID, gp[0, 3], qk[0]),
               point_state(cts[0], SIGMOID, gp[1, 3], qk[1]), point_state(cts[1], TANH, 0.0, qk[2]))
-        x0 = _pair_solve(gp, qk, Qs, Sigma >= 1.0, out[6], -1.0, after, sbh2, False, stabs, ts,
+        x0 = _pair_solve(gp, qk, Qs, same, out[6], -1.0, after, sbh2, False, stabs, ts,
                          e, C_TOL, t0, _no_pair_table())[0]
-    _finish_pair(gp, qk, Qs, Sigma >= 1.0, out, x0, after, sbh2, True, stabs, (st, st, st), e,
+    _finish_pair(gp, qk, Qs, same, out, x0, after, sbh2, True, stabs, (st, st, st), e,
                  XTOL, t0, _no_pair_table())
     out[10] = it + N_SCAN + 1
     return out
@@ -710,7 +712,8 @@ def grid_kernel(SW, SB, SV, MU, ov, mu_r, R, Sigma, after, sbh2, tabs, tab_idx, 
                 qk = np.array([res[N_OUT + 1], res[N_OUT + 2], res[N_OUT + 3]])
                 for k in range(3):
                     set_q(qk[k], ts[k][4])
-                _finish_pair(gp, qk, Qs, Sigma >= 1.0, res, extrapolate(ch) * Qs, after, sbh2,
+                same = identical_inputs(gp, Sigma)
+                _finish_pair(gp, qk, Qs, same, res, extrapolate(ch) * Qs, after, sbh2,
                              after and pt[1][1] == 0.0, stabs, ts, e, C_TOL, t0, pt)
                 push(ch, res[3])
             out[:, j, i] = res

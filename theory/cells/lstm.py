@@ -38,6 +38,7 @@ from theory._solve import (
     N_OUT,
     XTOL,
     cross_moments,
+    identical_inputs,
     newton_step,
     table_state,
 )
@@ -154,6 +155,12 @@ def _gc4(gp, Q, g):
 @njit(cache=True, nogil=True)
 def _fourth(code, mu, q):
     """E[u^4] of the sigmoid gate or of tanh, e ~ N(mu, q) (trapezoid, theory.md 10.1)."""
+    return _power(code, mu, q, 4)
+
+
+@njit(cache=True, nogil=True)
+def _power(code, mu, q, p):
+    """E[u^p] of the sigmoid gate or of tanh, e ~ N(mu, q) (trapezoid, theory.md 10.1)."""
     h = min(0.5, (H_SCALE_GATE if code == SIGMOID else H_SCALE) / math.sqrt(max(q, 1e-300)))
     n = int(18.0 / h) + 1
     z0 = -0.5 * (n - 1) * h
@@ -163,9 +170,57 @@ def _fourth(code, mu, q):
         w = math.exp(-0.5 * z * z)
         e = mu + s * z
         u = 0.5 * (1.0 + math.tanh(0.5 * e)) if code == SIGMOID else math.tanh(e)
-        acc += w * u * u * u * u
+        acc += w * u**p
         wsum += w
     return acc / wsum
+
+
+@njit(cache=True, nogil=True)
+def _gc4_step(gp, x):
+    """One step of the GC4 length recursion on the state x = (Q_c, E[c^4], Q) (symmetric case).
+
+    Q_c' = E[f^2] Q_c + E[i^2] E[g^2] (4.2); E[c^4]' = E[f^4] E[c^4] + 6 E[f^2] E[i^2] E[g^2] Q_c
+    + E[i^4] E[g^4]; Q' = E[o^2] E_GC4[tanh^2 c'] (4.3, 4.4b), gates at q_k(Q).
+    """
+    qc, m4, Q = x[0], x[1], x[2]
+    q = np.empty(4)
+    for k in range(4):
+        q[k] = gp[k, 0] * Q + gp[k, 1]
+    f2, i2 = _power(SIGMOID, gp[0, 3], q[0], 2), _power(SIGMOID, gp[1, 3], q[1], 2)
+    g2, o2 = _power(TANH, 0.0, q[2], 2), _power(SIGMOID, gp[3, 3], q[3], 2)
+    out = np.empty(3)
+    out[0] = f2 * qc + i2 * g2
+    out[1] = (_power(SIGMOID, gp[0, 3], q[0], 4) * m4 + 6.0 * f2 * i2 * g2 * qc
+              + _power(SIGMOID, gp[1, 3], q[1], 4) * _power(TANH, 0.0, q[2], 4))
+    t2 = _power(TANH, 0.0, out[0], 2)
+    if out[0] > 0.0:
+        t2 += (out[1] - 3.0 * out[0] ** 2) / (24.0 * out[0] ** 2) * _he4_terms(out[0])[0]
+    out[2] = o2 * t2
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _gc4_chi_q(gp, Q, qc):
+    """chi_q under GC4: spectral radius of the Jacobian of :func:`_gc4_step` at the fixed point.
+
+    Under GC4 the fourth moment of c is a third dynamical variable, so the rate at which
+    q_t reaches q* is that of the 3x3 linearisation, not of (4.5). Central differences at a
+    relative step of 1e-4 (truncation ~1e-8; the quadratures are accurate to ~1e-12).
+    """
+    qf, qi, qg = gp[0, 0] * Q + gp[0, 1], gp[1, 0] * Q + gp[1, 1], gp[2, 0] * Q + gp[2, 1]
+    f2 = _power(SIGMOID, gp[0, 3], qf, 2)
+    i2g2 = _power(SIGMOID, gp[1, 3], qi, 2) * _power(TANH, 0.0, qg, 2)
+    m4 = ((6.0 * f2 * i2g2 * qc + _fourth(SIGMOID, gp[1, 3], qi) * _fourth(TANH, 0.0, qg))
+          / (1.0 - _fourth(SIGMOID, gp[0, 3], qf)))
+    x = np.array([qc, m4, Q])
+    jac = np.empty((3, 3))
+    for j in range(3):
+        d = 1e-4 * max(abs(x[j]), 1e-12)
+        xp, xm = x.copy(), x.copy()
+        xp[j] += d
+        xm[j] -= d
+        jac[:, j] = (_gc4_step(gp, xp) - _gc4_step(gp, xm)) / (2.0 * d)
+    return np.max(np.abs(np.linalg.eigvals(jac.astype(np.complex128))))
 
 
 @njit(cache=True, nogil=True)
@@ -338,6 +393,8 @@ def point_kernel(gp, R, Sigma, gc4, tf, ti, to, t0, stabs, cts):
     if gc4:
         _gc4(gp, Qs, g)
     _slopes(gp, Qs, g, out)
+    if gc4 and g[12] > 0.0:
+        out[4] = _gc4_chi_q(gp, Qs, g[12])
     out[0] = gp[0, 0] * Qs + gp[0, 1]
     out[1] = Qs
     out[7] = 1.0
@@ -349,14 +406,15 @@ def point_kernel(gp, R, Sigma, gc4, tf, ti, to, t0, stabs, cts):
     qk = out[N_OUT + 7:N_OUT + 11].copy()
     e = np.zeros(12)
     x0 = -1.0
+    same = identical_inputs(gp, Sigma)
     if cts[0].shape[0] > 0 and Qs > 0.0:
         ts = (point_state(cts[0], SIGMOID, gp[0, 3], qk[0]),
               point_state(cts[0], SIGMOID, gp[1, 3], qk[1]),
               point_state(cts[1], TANH, 0.0, qk[2]), point_state(cts[0], SIGMOID, gp[3, 3], qk[3]),
               point_state(cts[1], TANH, 0.0, g[12]))
-        x0 = _pair_solve(gp, qk, g[12], Qs, Sigma >= 1.0, out[6], -1.0, False, stabs, ts, e,
+        x0 = _pair_solve(gp, qk, g[12], Qs, same, out[6], -1.0, False, stabs, ts, e,
                          C_TOL)[0]
-    _finish_pair(gp, qk, g[12], Qs, Sigma >= 1.0, out, x0, True, stabs, _point_states(), e, XTOL)
+    _finish_pair(gp, qk, g[12], Qs, same, out, x0, True, stabs, _point_states(), e, XTOL)
     out[10] = it + N_SCAN + 1
     return out
 
@@ -512,7 +570,8 @@ def grid_kernel(SW, SB, SV, MU, ov, mu_i, mu_o, R, Sigma, tabs, tab_idx, ti, to,
                 for k in range(4):
                     set_q(qk[k], ts[k][4])
                 set_q(g[12], ts[4][4])
-                _finish_pair(gp, qk.copy(), g[12], Qs, Sigma >= 1.0, res, extrapolate(ch) * Qs,
+                same = identical_inputs(gp, Sigma)
+                _finish_pair(gp, qk.copy(), g[12], Qs, same, res, extrapolate(ch) * Qs,
                              False, stabs, ts, e, C_TOL)
                 push(ch, res[3])
             out[:, j, i] = res
@@ -728,18 +787,34 @@ def _gate_tables(p: Params):
     return (*out, tanh0_table())
 
 
+#: Row slots of the two-sequence quantities (c*, C*, chi_c, c_converged, Cc*): under
+#: ``closure="gc4"`` they are those of the GC (gated-cells.md 4.1: GC4 corrects the
+#: one-sequence quantities; the pair map and C* stay GC, so C* = 1 for identical inputs in
+#: the ordered phase and C_t = Q^ab_t / Q_t of one closure).
+PAIR_SLOTS = (2, 3, 5, 9, N_OUT + 1)
+PAIR_ROWS = (2, 3)  # c_t and C_t of ``trajectory_rows``
+
+
 def point_row(p: Params) -> np.ndarray:
     """``point_kernel`` at ``p`` with every speed-up table (a row of ``N_ROW``)."""
     tf, ti, to, t0 = _gate_tables(p)
-    return point_kernel(gate_params(p), p.R, p.Sigma, p.closure == "gc4", tf, ti, to, t0,
-                        (smoothing_table(SIGMOID), smoothing_table(TANH)),
-                        (cross_table(SIGMOID), cross_table(TANH)))
+    args = (gate_params(p), p.R, p.Sigma)
+    tabs = (tf, ti, to, t0, (smoothing_table(SIGMOID), smoothing_table(TANH)),
+            (cross_table(SIGMOID), cross_table(TANH)))
+    row = point_kernel(*args, p.closure == "gc4", *tabs)
+    if p.closure == "gc4":
+        row[list(PAIR_SLOTS)] = point_kernel(*args, False, *tabs)[list(PAIR_SLOTS)]
+    return row
 
 
 def trajectory_rows(p: Params, T: int) -> np.ndarray:
-    """(5, T + 1) rows q, Q, c, C, Q_c of ``trajectory_kernel``."""
-    return trajectory_kernel(gate_params(p), T, p.closure == "gc4",
-                             (smoothing_table(SIGMOID), smoothing_table(TANH)), tanh0_table())
+    """(5, T + 1) rows q, Q, c, C, Q_c of ``trajectory_kernel`` (c, C: GC, see PAIR_SLOTS)."""
+    gp, stabs = gate_params(p), (smoothing_table(SIGMOID), smoothing_table(TANH))
+    rows = trajectory_kernel(gp, T, p.closure == "gc4", stabs, tanh0_table())
+    if p.closure == "gc4":
+        rows[list(PAIR_ROWS)] = trajectory_kernel(gp, T, False, stabs, tanh0_table())[
+            list(PAIR_ROWS)]
+    return rows
 
 
 def overrides_array(p: Params) -> np.ndarray:
@@ -775,7 +850,7 @@ def _grid_by_points(p: Params, plane, want_c: bool) -> np.ndarray:
                       sigma_v=float(plane.sigma_v[j, i]), mu_b=float(plane.mu_b[j, i]))
         out[:, j, i] = point_row(q)
     if not want_c:
-        out[[2, 3, 5, 9, N_OUT + 1], :, :] = np.nan
+        out[list(PAIR_SLOTS), :, :] = np.nan
     return out
 
 

@@ -53,3 +53,19 @@ def test_point_to_dict_is_strict_json_with_section_11_names():
 def test_default_params_per_arch():
     assert theory.default_params("minimal").arch == "minimal"
     assert theory.default_params("vanilla").phi == "tanh"
+
+
+def test_two_sided_timescale():
+    """tau = 1/|ln chi|: finite on both sides of the critical line (trainability, part 9)."""
+    from theory.types import tau_from_chi
+
+    assert tau_from_chi(math.exp(-1 / 7)) == pytest.approx(7.0)
+    assert tau_from_chi(math.exp(1 / 5)) == pytest.approx(5.0)
+    assert tau_from_chi(1.0) == math.inf and tau_from_chi(0.0) == 0.0
+    r = theory.point(Params(sigma_w=2.5, sigma_b=0.2, sigma_v=0.5))  # chaotic: xi_jac = inf
+    assert r.xi_jac == math.inf and r.tau_jac == pytest.approx(1 / math.log(r.chi_jac))
+    import numpy as np
+
+    g = theory.grid(Params(), x=("sigma_w", np.array([0.8, 2.5])), y=("sigma_b", np.array([0.2])),
+                    fields=("chi_jac", "tau_jac"))
+    np.testing.assert_allclose(g["tau_jac"], 1.0 / np.abs(np.log(g["chi_jac"])), rtol=1e-12)

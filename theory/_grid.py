@@ -11,7 +11,7 @@ import math
 
 from numba import njit
 
-from theory.types import xi_from_chi
+from theory.types import tau_from_chi, xi_from_chi
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -32,11 +32,13 @@ def push(h, x):
 
 
 #: Fields ``derive_fields`` computes from a grid's kernel output, in its row order.
-DERIVED = ("xi_q", "xi_c", "xi_jac", "exists", "bistable", "branch_high", "phase", "converged")
+DERIVED = ("xi_q", "xi_c", "xi_jac", "exists", "bistable", "branch_high", "phase", "converged",
+           "tau_jac")
 
 
 #: xi = -1/ln chi of ``theory.types.xi_from_chi`` (theory.md 3.3, 10.3), compiled for grids
 _xi = njit(cache=True, nogil=True, inline="always")(xi_from_chi)
+_tau = njit(cache=True, nogil=True, inline="always")(tau_from_chi)
 
 
 @njit(cache=True, nogil=True)
@@ -46,7 +48,8 @@ def derive_fields(raw, has_branches, phase_tol, out):
     One pass instead of a dozen NumPy passes: xi's, the exists/bistable flags,
     ``branch_high`` (cells with two fixed-point branches: a single stable root with
     chi_jac > 1), ``phase`` (-1 ordered, 0 critical within ``phase_tol``, 1 chaotic or
-    undefined) and ``converged`` (both solves; c not attempted counts as converged).
+    undefined), ``converged`` (both solves; c not attempted counts as converged) and
+    ``tau_jac`` = 1/|ln chi_jac| (``theory.types.tau_from_chi``).
     """
     ny, nx = raw.shape[1], raw.shape[2]
     for j in range(ny):
@@ -67,3 +70,4 @@ def derive_fields(raw, has_branches, phase_tol, out):
             c_conv = raw[9, j, i]
             out[7, j, i] = 1.0 if (raw[8, j, i] == 1.0
                                    and (c_conv == 1.0 or math.isnan(c_conv))) else 0.0
+            out[8, j, i] = _tau(chi_jac)

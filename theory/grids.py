@@ -44,7 +44,7 @@ C_FIELDS = frozenset({"c_star", "C_star", "chi_c", "xi_c", "Cc_star"})
 GRID_FIELDS = (
     "q_star", "Q_star", "c_star", "C_star", "chi_q", "chi_c", "chi_jac",
     "xi_q", "xi_c", "xi_jac", "exists", "bistable", "branch_high", "phase",
-    "converged",
+    "converged", "tau_jac",
 )
 MAX_GRID_POINTS = 1_000_000
 MAX_AXIS_POINTS = 2000

@@ -336,6 +336,22 @@ def xi_from_chi(chi: float) -> float:
     return -1.0 / math.log(chi)
 
 
+def tau_from_chi(chi: float) -> float:
+    """Two-sided timescale 1/|ln chi|: the decay time for chi < 1, the growth (explosion)
+    time for chi > 1; ``inf`` at chi = 1, 0 for chi <= 0 (theory.md 3.3 for the decay side).
+
+    Gradients through T steps scale like chi_jac^T, so "T < k tau_jac" bounds the
+    gradient-trainable band on both sides of the critical line.
+    """
+    if not math.isfinite(chi):
+        return math.nan
+    if chi <= 0.0:
+        return 0.0
+    if chi == 1.0:
+        return math.inf
+    return 1.0 / abs(math.log(chi))
+
+
 def phase_of(chi_jac: float, tol: float = PHASE_TOL) -> str:
     """``ordered``/``critical``/``chaotic`` for chi_jac below/at/above 1 within ``tol``."""
     if not math.isfinite(chi_jac):
@@ -397,6 +413,11 @@ class PointResult:
         return self.q_converged and self.c_converged
 
     @property
+    def tau_jac(self) -> float:
+        """1/|ln chi_jac|: memory time when ordered, gradient growth time when chaotic."""
+        return tau_from_chi(self.chi_jac)
+
+    @property
     def tied_warning(self) -> bool:
         """GRU/LSTM: real (tied-weight) networks deviate from this untied mean field.
 
@@ -424,6 +445,7 @@ class PointResult:
             if self.params.arch != "lstm":
                 for name in ("Qc_star", "Cc_star", "jac_matrix"):
                     out.pop(name)
+        out["tau_jac"] = _json_number(self.tau_jac)
         out["converged"] = self.converged
         return out
 
@@ -459,8 +481,10 @@ class GridResult:
 
     ``fields[name]`` has shape ``(len(y), len(x))`` (rows follow y), float64.
     Names: q_star, Q_star, c_star, C_star, chi_q, chi_c, chi_jac, xi_q, xi_c,
-    xi_jac, exists (1/0), bistable (1/0), branch_high (1/0; minimalRNN), phase
-    (-1 ordered, 0 critical, +1 chaotic), converged (1/0).
+    xi_jac, tau_jac (1/|ln chi_jac|, finite on both sides of the critical line),
+    exists (1/0), bistable (1/0), branch_high (1/0; minimalRNN, GRU), phase
+    (-1 ordered, 0 critical, +1 chaotic), converged (1/0); GRU/LSTM also their
+    ``Cell.extra_names`` (e.g. rho_tied, Qc_star).
     """
 
     params: Params

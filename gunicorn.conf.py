@@ -59,18 +59,29 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 
 
 def on_starting(server):
-    """Fill the on-disk caches once, before any worker exists.
+    """Fill the on-disk caches once, before any worker exists, logging the progress.
 
     On a fresh machine, compiling every Numba kernel and building the grid tables
-    takes a minute or more: longer than the 30 s heartbeat ``timeout``, so workers
-    compiling in parallel would be killed and restarted. A child process (never
-    the master, which stays free of numerics) warms the caches first; with a warm
-    cache this costs ~3 s at start-up.
+    takes minutes: longer than the 30 s heartbeat ``timeout``, so workers compiling
+    on their own would be killed and restarted. ``python -m theory.warm_pool`` (child
+    processes, never the master, which stays free of numerics) compiles them first,
+    on both cores, and prints a progress line at least every 10 s, which this hook
+    copies into the log; with a warm cache it costs ~1 s at start-up.
     """
     t0 = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", "import theory; theory.warmup()"],
-                          check=False, timeout=900)
-    server.log.info("caches warmed in %.1f s (exit %s)", time.monotonic() - t0, done.returncode)
+    proc = subprocess.Popen([sys.executable, "-m", "theory.warm_pool"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            cwd=os.path.dirname(os.path.abspath(__file__)))
+    try:
+        for line in proc.stdout:  # a line at least every 10 s while it compiles
+            server.log.info("warm-up: %s", line.rstrip())
+            if time.monotonic() - t0 > 900:
+                break
+    finally:
+        if proc.poll() is None:
+            proc.kill()  # its compiling processes exit with it
+        proc.wait()
+    server.log.info("caches warmed in %.1f s (exit %s)", time.monotonic() - t0, proc.returncode)
 
 
 def post_worker_init(worker):

@@ -4,7 +4,9 @@
  * larger text) and what "download" writes.
  *
  * The classes "present" and "theme-dark" on <html> (set by assets/present.js
- * from the URL flags present=1 and theme=dark) select the style. Every figure
+ * from the URL flags present=1 and theme=dark, and by the "Present" button)
+ * select the style; when they change, every graph is drawn again from its last
+ * figure in the new style (restyleAll). Every figure
  * the server sends is styled on its way into Plotly: Plotly.react and
  * Plotly.newPlot are wrapped when plotly.js registers window.Plotly (Dash loads
  * it after the assets). The wrapper copies what it changes (layout, and each
@@ -12,7 +14,9 @@
  * figure, which a later Patch is applied to, stays the server's.
  *
  * In every mode, a legend below the plot is kept clear of the x-axis labels
- * (fitLegend below).
+ * (fitLegend below). On touch screens the graphs take no drag (a finger
+ * scrolls the page), and in narrow graphs side-by-side subplots are stacked
+ * (assets/figure_narrow.js; redrawn when a resize crosses its width).
  *
  * window.rnnFigureStyle(figure) returns the styled copy (tests, debugging).
  */
@@ -36,9 +40,11 @@
     "rgba(0,114,178,0.22)": "rgba(86,180,233,0.30)"};
   var DARK = {paper: "#191d24", ink: "#e8ebf0", line: "#c3c9d4", grid: "#363c48"};
 
+  var COARSE = window.matchMedia("(pointer: coarse)");
+
   function mode() {
     return {present: root.classList.contains("present"),
-            dark: root.classList.contains("theme-dark")};
+            dark: root.classList.contains("theme-dark"), touch: COARSE.matches};
   }
 
   function recolour(colour, table) {
@@ -176,26 +182,54 @@
     return out;
   }
 
-  function styleFigure(fig) {
+  /* The figure as drawn: presentation and dark styles, stacked subplots in a
+   * narrow graph, and on touch screens no drag (dragmode false: a finger on a
+   * graph scrolls the page, a tap still clicks). */
+  function styleFigure(fig, narrow) {
     var m = mode();
-    if (!fig || !(m.present || m.dark)) { return fig; }
+    if (!fig || !(m.present || m.dark || m.touch || narrow)) { return fig; }
     var data = fig.data || [];
     var onHeatmap = data.some(function (t) { return t.type === "heatmap"; });
     var layout = JSON.parse(JSON.stringify(fig.layout || {}));
-    styleLayout(layout, m, onHeatmap);
-    return copyWith(fig, {data: data.map(function (t) { return styleTrace(t, m, onHeatmap); }),
-                          layout: layout});
+    if (m.present || m.dark) {
+      styleLayout(layout, m, onHeatmap);
+      data = data.map(function (t) { return styleTrace(t, m, onHeatmap); });
+    }
+    if (narrow) { stackSubplots(layout, m); }
+    if (m.touch) { layout.dragmode = false; }
+    return copyWith(fig, {data: data, layout: layout});
   }
-  window.rnnFigureStyle = styleFigure;
+  window.rnnFigureStyle = function (fig) { return styleFigure(fig, false); };
+
+  /* Narrow graphs (assets/figure_narrow.js stacks side-by-side subplots); the
+   * subplot titles then go onto two lines, as in presentation mode. */
+  function isNarrow(gd, layout) {
+    return Boolean(window.rnnNarrow) &&
+      window.rnnNarrow.applies(gd.getBoundingClientRect().width, layout);
+  }
+
+  function stackSubplots(layout, m) {
+    window.rnnNarrow.stack(layout);
+    if (!m.present && breakTitleKeys(layout.annotations || [])) {
+      var mg = layout.margin = layout.margin || {};
+      mg.t = (mg.t || 30) + LINE_PX - 6;  // one more line of 13 px text
+    }
+  }
 
   /* A legend below the plot (the phase diagram's) sits at a fraction of the plot
    * height under it, which is too little when the axis labels are large
    * (presentation mode) or the plot short (both architectures). After a draw it
-   * is moved to GAP_PX under the lowest x-axis label (measured) with
-   * Plotly.relayout, and that place is given to the graph's next figures. At most
-   * MAX_FITS moves per figure from the server: Dash copies a relayout back into
-   * its figure and draws it again; that copy has the fitted y and does not count
-   * as new. */
+   * is moved to GAP_PX under the lowest x-axis label (measured) and that place is
+   * given to the graph's next figures (styleFor).
+   *
+   * The move redraws the graph from its last figure (redraw), not with
+   * Plotly.relayout: Dash copies a relayout back into its figure and draws that
+   * copy again, and a copy that arrived after the next move used to restart the
+   * count of moves; with a fit that did not settle (the legend pushes the bottom
+   * margin, which moves the labels) the renderer then looped at 100 % CPU. Now
+   * at most MAX_FITS moves follow one figure from Dash at one graph size
+   * (fitKey), and each runs in its own animation frame, never inside the
+   * plotly_afterplot event that reported the draw. */
   var GAP_PX = 8;
   var MAX_FITS = 3;
 
@@ -206,26 +240,96 @@
     return bottom;
   }
 
+  function fitKey(gd, full) {
+    return gd.rnnDraws + ":" + Math.round(full.width) + "x" + Math.round(full.height);
+  }
+
   function fitLegend(gd) {
     var leg = gd.layout && gd.layout.legend;
     var box = gd.querySelector(".legend");
     var full = gd._fullLayout;
     if (!leg || !(leg.y < 0) || leg.yref === "container" || !box || !gd.offsetParent ||
-        !full || !full._size || (gd.rnnLegendFits || 0) >= MAX_FITS) { return; }
+        !full || !full._size || !gd.rnnSource) { return; }
+    var key = fitKey(gd, full);
+    if (gd.rnnFitKey !== key) { gd.rnnFitKey = key; gd.rnnLegendFits = 0; }
+    if (gd.rnnLegendFits >= MAX_FITS) { return; }
     var shift = lowestXLabel(gd) + GAP_PX - box.getBoundingClientRect().top;
     if (!isFinite(shift) || Math.abs(shift) < 2) { return; }
-    gd.rnnLegendFits = (gd.rnnLegendFits || 0) + 1;
+    gd.rnnLegendFits += 1;
     gd.rnnLegendY = leg.y - shift / full._size.h;
-    window.Plotly.relayout(gd, {"legend.y": gd.rnnLegendY});
+    redraw(gd);
+  }
+
+  function scheduleFit(gd) {
+    if (gd.rnnFitPending) { return; }
+    gd.rnnFitPending = true;
+    window.requestAnimationFrame(function () {
+      gd.rnnFitPending = false;
+      fitLegend(gd);
+    });
   }
 
   function afterDraw(gd) {
     if (gd && !gd.rnnStyleHook && gd.on) {
       gd.rnnStyleHook = true;
-      gd.on("plotly_afterplot", function () { fitLegend(gd); });
-      fitLegend(gd);
+      gd.on("plotly_afterplot", function () { scheduleFit(gd); });
+      scheduleFit(gd);
     }
   }
+
+  /* The last figure Dash drew in ``gd`` (layout copied: Plotly keeps and changes
+   * the layout object it is given), drawn again in the current mode. */
+  function keep(gd, fig) {
+    gd.rnnSource = {data: fig.data, layout: JSON.parse(JSON.stringify(fig.layout || {})),
+                    frames: fig.frames, config: fig.config};
+    gd.rnnDraws = (gd.rnnDraws || 0) + 1;
+  }
+
+  function redraw(gd) {
+    var src = gd.rnnSource;
+    if (!src || !window.Plotly) { return; }
+    gd.rnnOwnDraw = true;
+    try {
+      window.Plotly.react(gd, copyWith(src, {
+        data: (src.data || []).map(function (t) { return copyWith(t, {}); }),
+        layout: JSON.parse(JSON.stringify(src.layout))}));
+    } finally {
+      gd.rnnOwnDraw = false;
+    }
+  }
+
+  /* The "present" or "theme-dark" class changed (the Present button, its key):
+   * every graph is drawn again from its last figure in the new style, and its
+   * legend fitted anew. Idempotent: nothing happens while the style is the same. */
+  function modeKey() {
+    var m = mode();
+    return (m.present ? "present" : "") + "/" + (m.dark ? "dark" : "");
+  }
+  var drawnMode = modeKey();
+
+  function restyleAll() {
+    var now = modeKey();
+    if (now === drawnMode) { return; }
+    drawnMode = now;
+    document.querySelectorAll(".js-plotly-plot").forEach(function (gd) {
+      if (!gd.rnnSource) { return; }
+      gd.rnnLegendY = undefined;
+      gd.rnnDraws += 1;  // a new fit budget
+      redraw(gd);
+    });
+  }
+  new MutationObserver(restyleAll).observe(root, {attributes: true, attributeFilter: ["class"]});
+
+  /* A phone turned (or a window resized) across STACK_PX: stack or unstack. */
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(function () {
+      document.querySelectorAll(".js-plotly-plot").forEach(function (gd) {
+        if (gd.rnnSource && isNarrow(gd, gd.rnnSource.layout) !== gd.rnnNarrow) { redraw(gd); }
+      });
+    }, 150);
+  });
 
   /* Present mode: a legend above the plot (the memory panel's key of the two
    * architectures) would sit on the two-line subplot titles; it goes to the
@@ -238,11 +342,12 @@
   }
 
   function styleFor(gd, fig) {
-    var out = styleFigure(fig);
+    var narrow = Boolean(gd) && isNarrow(gd, fig.layout);
+    if (gd) { gd.rnnNarrow = narrow; }
+    var out = styleFigure(fig, narrow);
     var leg = out && out.layout && out.layout.legend;
     if (!gd || !leg || !(leg.y < 0) || gd.rnnLegendY === undefined ||
         leg.y === gd.rnnLegendY) { return out; }
-    gd.rnnLegendFits = 0;  // a figure from the server: it may need a new fit
     if (out === fig) {  // not styled: copy what changes, Dash keeps the original
       out = copyWith(fig, {layout: copyWith(fig.layout, {legend: copyWith(leg, {})})});
     }
@@ -257,15 +362,17 @@
       if (typeof original !== "function") { return; }
       P[name] = function (gd, data, layout, config) {
         var done;
-        if (data && !Array.isArray(data) && typeof data === "object") {
-          done = original.call(this, gd, styleFor(gd, data));  // react(gd, figure)
-        } else if (Array.isArray(data)) {
-          var fig = styleFor(gd, {data: data, layout: layout, config: config});
+        var element = gd && gd.nodeType === 1;
+        var fig = Array.isArray(data) ? {data: data, layout: layout, config: config} : data;
+        if (!fig || typeof fig !== "object") { return original.apply(this, arguments); }
+        if (element && !gd.rnnOwnDraw) { keep(gd, fig); }  // a figure from Dash
+        if (Array.isArray(data)) {
+          fig = styleFor(element ? gd : null, fig);
           done = original.call(this, gd, fig.data, fig.layout, fig.config);
         } else {
-          return original.apply(this, arguments);
+          done = original.call(this, gd, styleFor(element ? gd : null, fig));  // react(gd, figure)
         }
-        if (done && done.then && gd && gd.nodeType === 1) {
+        if (done && done.then && element) {
           done.then(function () { afterDraw(gd); });
         }
         return done;

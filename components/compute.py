@@ -7,6 +7,10 @@ theory result objects bundled per architecture. Results, not figures, are cached
 phase-diagram grid ignores the two in-plane parameters and the weight law, so
 moving the current point inside the plane never recomputes the grid.
 
+While ``python app.py`` is still compiling its calculators
+(:mod:`components.startup`), :func:`preparing` names those a panel waits for, and
+the panel callback shows a message instead of computing.
+
 Example
 -------
 >>> from components.viewstate import ViewState
@@ -23,13 +27,18 @@ from dataclasses import dataclass
 import numpy as np
 
 import theory
-from components import specs
+from components import specs, startup
 from components.viewstate import ViewState
 from theory import CriticalLine, GridResult, Params, PointResult, Trajectory
+from theory.warm import step_key
 
 #: Grid fields the phase diagram needs besides the timescale shown.
 PHASE_FIELDS = ("chi_jac", "exists", "bistable", "branch_high")
 CUT_FIELDS = ("xi_c", "xi_jac", "xi_q", "chi_jac", "exists")
+#: Calculators (``theory.warm`` step kinds) each panel needs per architecture shown:
+#: the read-out point, the grid (phase diagram; the memory panel's cut) and so on.
+PANEL_KINDS = {"phase": ("point", "grid"), "memory": ("point", "grid", "trajectory"),
+               "spectrum": ("point", "spectrum")}
 log = logging.getLogger(__name__)
 
 
@@ -160,9 +169,26 @@ def spectrum_data(state: ViewState) -> list[SpectrumData]:
     return out
 
 
-def warm() -> None:
+def warm_keys(state: ViewState, panel: str) -> list[str]:
+    """Warm-up steps (``theory.warm`` keys) that ``panel`` of ``state`` calls."""
+    kinds = PANEL_KINDS[panel]
+    if panel == "spectrum" and state.sample and sample_allowed(state):
+        kinds = (*kinds, "sample")
+    return [step_key(kind, arch, state.phi) for arch in state.archs for kind in kinds]
+
+
+def preparing(state: ViewState, panel: str) -> list[str]:
+    """Labels of the calculators ``panel`` needs that are still being prepared.
+
+    Empty once they are loaded, or when no start-up warm-up runs
+    (:func:`components.startup.pending`); otherwise they are prepared next.
+    """
+    return startup.pending(warm_keys(state, panel))
+
+
+def warm(modes: tuple[str, ...] = ("vanilla", "minimal")) -> None:
     """Fill the caches with the start views, so the first visitor does not wait."""
-    for mode in ("vanilla", "minimal"):
+    for mode in modes:
         state = ViewState.default(mode)
         for fill in (phase_data, memory_data, spectrum_data):
             try:

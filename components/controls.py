@@ -20,7 +20,7 @@ import re
 from dash import dcc, html
 
 from components import ids, specs
-from theory import PHIS, WEIGHTS
+from theory import PHIS
 from theory.presets import PRESETS
 
 _SUB = re.compile(r"<sub>(.*?)</sub>")
@@ -91,7 +91,7 @@ def phi_dropdown(value: str) -> dcc.Dropdown:
 def weights_radio(value: str) -> dcc.RadioItems:
     return dcc.RadioItems(id=ids.WEIGHTS, value=value, className="radio-row",
                           options=[{"label": specs.WEIGHT_LABELS[w], "value": w}
-                                   for w in WEIGHTS])
+                                   for w in specs.WEIGHTS])
 
 
 def plane_value(x: str, y: str) -> str:

@@ -2,7 +2,9 @@
 
 Callbacks, the layout and the browser tests refer to these names only;
 ``assets/app.js`` uses ``#phase-graph`` (:data:`PHASE_GRAPH`) and the ``ctl-``
-prefix of :func:`control`.
+prefix of :func:`control`; ``assets/present.js`` and ``assets/drawer.js`` use the
+header buttons and the side bar (:data:`PRESENT_BUTTON`, :data:`CONTROLS_BUTTON`,
+:data:`SIDEBAR`, :data:`DRAWER_CLOSE`, :data:`DRAWER_BACKDROP`).
 
 Example
 -------
@@ -25,6 +27,11 @@ MARKER_SINK = "marker-sink"  # dcc.Store written by the clientside marker mover
 NOTICE = "notice"
 COPY_LINK = "copy-link"
 COPY_STATUS = "copy-status"
+PRESENT_BUTTON = "present-button"  # toggles presentation mode (assets/present.js)
+CONTROLS_BUTTON = "controls-button"  # opens the side bar as a drawer (assets/drawer.js)
+SIDEBAR = "sidebar"  # the side bar of controls (a drawer on narrow screens and in present mode)
+DRAWER_CLOSE = "drawer-close"  # the drawer's close button
+DRAWER_BACKDROP = "drawer-backdrop"  # the shade behind an open drawer (a click closes it)
 
 MODE = "ctl-arch"
 PHI = "ctl-phi"

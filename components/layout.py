@@ -4,7 +4,11 @@
 restores any state held by the link (:mod:`components.callbacks.state`).
 
 Panels (CSS grid in ``assets/style.css``): phase diagram, spectrum and
-read-out in the first row, memory depth across the second.
+read-out in the first row, memory depth across the second. The side bar is a
+stack of titled sections; on narrow screens (phones, tablets) and in
+presentation mode it becomes a drawer opened by the top bar's "Controls"
+button (``assets/drawer.js``). The "Present" button toggles presentation mode
+(``assets/present.js``).
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ def serve_layout() -> html.Div:
         *_stores(),
         _top_bar(),
         html.Div(className="body", children=[
-            html.Aside(_side_bar(s), className="sidebar", **{"aria-label": "Controls"}),
+            html.Aside([_side_bar_head(), *_side_bar(s)], id=ids.SIDEBAR, className="sidebar",
+                       **{"aria-label": "Controls"}),
+            html.Div(id=ids.DRAWER_BACKDROP, className="drawer-backdrop"),
             html.Main(_panels(), id=ids.PANELS, className=panels_class(s.mode)),
         ]),
     ])
@@ -60,15 +66,33 @@ def _stores() -> list:
 
 
 def _top_bar() -> html.Header:
+    """Title, notices and the page's buttons: the controls drawer (narrow screens and
+    presentation mode), presentation mode and the permalink."""
     return html.Header(className="topbar", children=[
+        html.Button("Controls", id=ids.CONTROLS_BUTTON, className="btn btn-drawer",
+                    title="Show the controls (Esc closes them)",
+                    **{"aria-controls": ids.SIDEBAR, "aria-expanded": "false"}),
         html.H1("RNN Phase Explorer"),
         html.Span(["Mean-field theory of random vanilla RNNs and minimalRNNs ",
                    html.Cite("(Chen, Pennington & Schoenholz, ICML 2018)")],
                   className="subtitle"),
         html.Div(id=ids.NOTICE, className="notice", role="status", hidden=True),
+        html.Button("Present", id=ids.PRESENT_BUTTON, className="btn btn-present",
+                    title="Present (P): a large phase diagram and large fonts for a "
+                          "projector; P or Esc leaves",
+                    **{"aria-pressed": "false", "aria-keyshortcuts": "P"}),
         html.Button("Copy link", id=ids.COPY_LINK, className="btn",
                     title="Copy a link that restores this exact view"),
         html.Span(id=ids.COPY_STATUS, className="copy-status", role="status"),
+    ])
+
+
+def _side_bar_head() -> html.Div:
+    """Title and close button of the side bar, shown when it is a drawer."""
+    return html.Div(className="drawer-head", children=[
+        html.H2("Controls", className="drawer-title"),
+        html.Button("×", id=ids.DRAWER_CLOSE, className="btn drawer-close",
+                    title="Close the controls (Esc)", **{"aria-label": "Close the controls"}),
     ])
 
 

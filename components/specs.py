@@ -31,6 +31,9 @@ MODE_ARCHS = {"vanilla": ("vanilla",), "minimal": ("minimal",), "both": ("vanill
 ARCH_LABELS = {"vanilla": "Vanilla RNN", "minimal": "minimalRNN"}
 
 PHI_LABELS = {"tanh": "tanh", "erf": "erf", "relu": "ReLU", "linear": "linear"}
+#: Recurrent-weight ensembles the dashboard offers (``theory.WEIGHTS`` also has the
+#: gated cells' block-orthogonal draw, which the dashboard does not offer yet).
+WEIGHTS = ("gaussian", "orthogonal")
 WEIGHT_LABELS = {"orthogonal": "orthogonal W", "gaussian": "Gaussian W"}
 
 #: Timescale fields the phase diagram can show.

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from components import specs
 from components.viewstate import ViewState, quantise
-from theory import PHIS, PLANE_PARAMS, WEIGHTS
+from theory import PHIS, PLANE_PARAMS
 
 SCHEMA_VERSION = 1
 #: Every key the URL may hold, in the order they are written.
@@ -39,7 +39,7 @@ THEMES = ("light", "dark")
 #: Names ``hide=`` accepts: the explanations, side-bar sections, panels, controls.
 HIDEABLE = ("explanations", "presets", "export", "phase", "spectrum", "readout", "memory",
             "arch", "phi", "weights", *specs.SLIDERS, "plane", "xi", "n", "N", "seed")
-_CHOICES = {"phi": PHIS, "weights": WEIGHTS, "xi": tuple(f[3:] for f in specs.FIELDS)}
+_CHOICES = {"phi": PHIS, "weights": specs.WEIGHTS, "xi": tuple(f[3:] for f in specs.FIELDS)}
 
 
 def encode(state: ViewState) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components import specs
-from theory import PHIS, WEIGHTS, Params
+from theory import PHIS, Params
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class ViewState:
     def __post_init__(self) -> None:
         if self.mode not in specs.MODES:
             raise ValueError(f"mode: {self.mode!r} is not one of {specs.MODES}")
-        for name, choices in (("phi", PHIS), ("weights", WEIGHTS), ("field", specs.FIELDS)):
+        for name, choices in (("phi", PHIS), ("weights", specs.WEIGHTS), ("field", specs.FIELDS)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name}: {getattr(self, name)!r} is not one of {choices}")
         if (self.x, self.y) not in specs.PLANES:

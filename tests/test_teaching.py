@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 import pytest
+from _page_watchdog import PageWatchdog
 from test_browser import ARTIFACTS, browser, meta, page, server, settle, thumb_value  # noqa: F401
 
 import theory
@@ -169,14 +170,26 @@ PANELS_SHOW_JS = """([ids, want]) => ids.every(id => {
 })"""
 
 
+@pytest.fixture
+def watchdog(page):
+    """Presentation tests fail fast, saying why, if the page's renderer stops answering
+    (a figure restyle loop once hung one here until the suite's timeout)."""
+    with PageWatchdog(what="the presentation-mode page") as dog:
+        yield dog
+    dog.check()
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_presentation_mode_hides_what_the_link_names(page, theme):
+def test_presentation_mode_hides_what_the_link_names(page, theme, watchdog):
     s = ViewState.default("minimal")
     link = url_state.encode(s) + f"&present=1&theme={theme}&hide=explanations,spectrum,sigma_b,seed"
     page.goto(page.base + "/" + link)
     page.wait_for_function(PANELS_SHOW_JS, arg=[["phase-graph", "memory-graph"],
                                                 url_state.encode(s)], timeout=60_000)
+    assert page.is_hidden("#sidebar")  # presentation mode: the controls are in a drawer
+    page.click("#controls-button")
+    page.wait_for_selector("#sidebar", state="visible")
     for sel in ("#explain-phase", ".p-spectrum", "#wrap-sigma_b", "#wrap-seed"):
         assert page.is_hidden(sel), sel
     for sel in (".p-phase", ".p-memory", "#wrap-sigma_w", "#wrap-N"):
@@ -190,8 +203,11 @@ def test_presentation_mode_hides_what_the_link_names(page, theme):
     page.keyboard.press("ArrowRight")
     page.wait_for_function("() => location.search.includes('sigma_w=2.01')")
     assert "present=1" in page.evaluate("location.search")
+    page.keyboard.press("Escape")  # closes the drawer (the thumb keeps the key from the mode)
+    page.wait_for_selector("#sidebar", state="hidden")
+    assert "present" in page.evaluate("document.documentElement.className")
     page.wait_for_timeout(400)
-    page.screenshot(path=str(ARTIFACTS / f"present-{theme}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"present-hide-{theme}.png"))
     assert page.errors == [] and page.outside == []
 
 
@@ -200,6 +216,7 @@ BOXES_JS = """(ids) => ids.map(id => {
   const r = document.querySelector('#' + id + ' .js-plotly-plot').getBoundingClientRect();
   return [r.left, r.top, r.width, r.height];
 })"""
+READOUT_LEFT_JS = "() => document.querySelector('.p-readout').getBoundingClientRect().left"
 CARD_JS = """(panel) => {
   const r = document.querySelector('#explain-' + panel + ' .explain-card').getBoundingClientRect();
   return [r.left, r.top, r.right, r.bottom];
@@ -208,10 +225,12 @@ CARD_JS = """(panel) => {
 
 @pytest.mark.browser
 @pytest.mark.parametrize("present", [False, True])
-def test_open_explanations_leave_the_plots_their_size(page, present):
+def test_open_explanations_leave_the_plots_their_size(page, present, watchdog):
     """At 1280x720 an open explanation sits beside the plots (a drawer over the
     side bar), so no graph loses more than 5 % of its height (in fact none
-    moves), and the card covers no graph."""
+    moves), and the card covers no graph. In presentation mode (no side bar) the
+    card opens at the right, clear of the phase diagram; the read-out's at the
+    left, clear of the read-out; Escape closes it and leaves the mode on."""
     link = url_state.encode(ViewState.default("vanilla"))
     page.goto(page.base + "/" + link + ("&present=1" if present else ""))
     page.wait_for_function(PANELS_SHOW_JS, arg=[list(GRAPH_IDS), link], timeout=60_000)
@@ -228,7 +247,20 @@ def test_open_explanations_leave_the_plots_their_size(page, present):
         page.wait_for_selector(f"#explain-{panel} mjx-container", timeout=30_000)
         check(panel)
         left, top, right, bottom = page.evaluate(CARD_JS, panel)
-        assert bottom - top > 200 and right <= min(b[0] for b in closed), (panel, right)
+        assert bottom - top > 200, (panel, top, bottom)
+        if not present:
+            assert right <= min(b[0] for b in closed), (panel, right)
+        else:
+            if panel == "readout":
+                assert right <= page.evaluate(READOUT_LEFT_JS), (panel, right)
+            else:  # x only: the panel area may have scrolled to the summary clicked
+                assert left >= closed[0][0] + closed[0][2], (panel, left, closed[0])
+            # no side bar to cover here: the card lies over other panels' summaries
+            # (the read-out's among them), so it is closed before the next is opened;
+            # Escape closes it, not presentation mode
+            page.keyboard.press("Escape")
+            page.wait_for_selector(f"#explain-{panel} .explain-card", state="hidden")
+            assert "present" in page.evaluate("document.documentElement.className")
     page.evaluate("() => document.querySelectorAll('details.panel-explain')"
                   ".forEach(d => { d.open = true; })")
     check("all opened")
@@ -271,7 +303,7 @@ def _overlap(a, b) -> bool:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_presentation_mode_restyles_the_figures_themselves(page, theme):
+def test_presentation_mode_restyles_the_figures_themselves(page, theme, watchdog):
     """present=1 scales the figures through their Plotly layout (fonts 13 -> 17 px,
     lines x1.6, 2 px axes; assets/figure_style.js), not by CSS; theme=dark gives a
     dark paper without a CSS filter (the colour map keeps its true colours).

@@ -7,7 +7,11 @@ grid changed (``GRID_KEY`` store); otherwise a ``Patch`` moves the star and the
 titles (and the T = k xi line when T or k changed).
 
 A theory error (``ParameterError`` and friends) becomes a panel that says what
-went wrong, never a failed request.
+went wrong, never a failed request. While the calculators a panel needs are still
+being compiled at start-up (:func:`components.compute.preparing`), the panel says
+"preparing" at once instead of waiting; the answer lists those panels
+(``startup.PENDING``) and enables a poll (``startup.POLL``) that redraws only them
+until they are drawn with data, then stops.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ import logging
 from html import escape as html_escape
 from typing import Any
 
-from dash import Output, Patch, State, ctx, no_update
+from dash import Input, Output, Patch, State, ctx, no_update
 
-from components import compute, figures, ids, specs, url_state
+from components import compute, figures, ids, specs, startup, url_state
 from components.callbacks import parse
 from components.figures._common import fmt
 from components.figures.spectrum import sample_summary, theory_band
@@ -30,6 +34,26 @@ from theory import ParameterError
 log = logging.getLogger(__name__)
 #: Errors shown in the panel instead of failing the request.
 SHOWN_ERRORS = (ParameterError, ValueError, ArithmeticError, NotImplementedError)
+#: Panels in the order of :data:`PANEL_OUTPUTS`, with the index of their figure.
+PANEL_FIGURE = {"phase": 0, "memory": 4, "spectrum": 5}
+MAX_LISTED = 3  # calculators named in a "preparing" message
+
+
+def preparing_figure(waiting: list[str], key: str) -> dict:
+    """The panel while its calculators compile: what it waits for (``meta.preparing``).
+
+    ``meta.key`` stays None: the panel does not show the view ``key`` yet.
+    """
+    names = ", ".join(waiting[:MAX_LISTED]) + (", ..." if len(waiting) > MAX_LISTED else "")
+    text = (f"Preparing the calculators for this view ({names}): the first start on a "
+            "machine compiles them once. This panel fills in by itself.")
+    return figures.message_figure(text, {"key": None, "preparing": key})
+
+
+def is_preparing(fig: Any) -> bool:
+    """Whether ``fig`` is a :func:`preparing_figure`."""
+    meta = fig.get("layout", {}).get("meta") if isinstance(fig, dict) else None
+    return isinstance(meta, dict) and meta.get("preparing") is not None
 
 
 def drawn_key(state: ViewState) -> dict:
@@ -46,6 +70,10 @@ def update_phase(state: ViewState, drawn: dict | None) -> tuple[Any, dict | None
     and meta are (see :mod:`components.figures.phase`).
     """
     key = url_state.encode(state)
+    waiting = compute.preparing(state, "phase")
+    if waiting:
+        msg = "Preparing the calculators for this view…"
+        return preparing_figure(waiting, key), None, html_escape(msg), msg
     try:
         panels = compute.phase_data(state)
     except SHOWN_ERRORS as exc:
@@ -80,6 +108,9 @@ def _patch(updates: list) -> Patch:
 def update_memory(state: ViewState) -> dict:
     """Memory-depth figure (cut along the x axis and trajectories)."""
     key = url_state.encode(state)
+    waiting = compute.preparing(state, "memory")
+    if waiting:
+        return preparing_figure(waiting, key)
     try:
         return figures.memory_figure(compute.memory_data(state), state, key)
     except SHOWN_ERRORS as exc:
@@ -90,6 +121,9 @@ def update_memory(state: ViewState) -> dict:
 def update_spectrum(state: ViewState) -> tuple[dict, str]:
     """Spectrum figure and the moments as text."""
     key = url_state.encode(state)
+    waiting = compute.preparing(state, "spectrum")
+    if waiting:
+        return preparing_figure(waiting, key), "Preparing the calculators for this view…"
     try:
         panels = compute.spectrum_data(state)
     except SHOWN_ERRORS as exc:
@@ -124,22 +158,47 @@ def spectrum_text(panels: list, state: ViewState) -> str:
     return "\n".join(lines)
 
 
-def update_panels(state: ViewState, fired: set[str] | None, drawn: dict | None) -> tuple:
+def update_panels(state: ViewState, fired: set[str] | None, drawn: dict | None,
+                  redraw: frozenset[str] = frozenset()) -> tuple:
     """All panels in one answer; a panel whose inputs did not fire is ``no_update``.
 
     ``fired`` holds the names (``parse.NAMES``) of the controls that changed, or
-    None on the first call (draw everything). One request and one browser
+    None on the first call (draw everything); the panels named in ``redraw``
+    (:data:`PANEL_FIGURE`) are drawn in any case. One request and one browser
     update per control change instead of three: on this machine the renderer's
     work per answer cost more than the server's.
     """
     out: list[Any] = [no_update] * 7
-    if fired is None or fired & parse.PHASE_DEPS:
+    if fired is None or fired & parse.PHASE_DEPS or "phase" in redraw:
         out[0:4] = update_phase(state, drawn)
-    if fired is None or fired & parse.MEMORY_DEPS:
+    if fired is None or fired & parse.MEMORY_DEPS or "memory" in redraw:
         out[4] = update_memory(state)
-    if fired is None or fired & parse.SPECTRUM_DEPS:
+    if fired is None or fired & parse.SPECTRUM_DEPS or "spectrum" in redraw:
         out[5:7] = update_spectrum(state)
     return tuple(out)
+
+
+def answer(state: ViewState, prop_ids: dict, drawn: dict | None, pending: Any) -> tuple:
+    """The panel callback's answer: :func:`update_panels` plus the poll's state.
+
+    ``prop_ids`` is ``ctx.triggered_prop_ids``; ``pending`` the panels that said
+    "preparing" (``startup.PENDING``, from the browser: anything else is ignored).
+    A tick of the poll alone redraws those of them whose calculators are ready now.
+    Returns the 7 panel outputs, whether the poll is off, and the panels preparing.
+    """
+    was = ({p for p in pending if isinstance(p, str) and p in PANEL_FIGURE}
+           if isinstance(pending, list) else set())
+    fired = fired_names(prop_ids)
+    if fired is None and startup.POLL in prop_ids.values():
+        ready = frozenset(p for p in was if not compute.preparing(state, p))
+        if not ready:
+            return (no_update,) * 9
+        out = update_panels(state, set(), drawn, redraw=ready)
+    else:
+        out = update_panels(state, fired, drawn)
+    now = {p for p, i in PANEL_FIGURE.items() if out[i] is not no_update and is_preparing(out[i])}
+    now |= {p for p in was if out[PANEL_FIGURE[p]] is no_update}
+    return (*out, not now, sorted(now))
 
 
 PANEL_OUTPUTS = [
@@ -152,16 +211,20 @@ _BY_ID = {component: name for name, component, _ in parse.CONTROLS}
 
 
 def fired_names(prop_ids: dict) -> set[str] | None:
-    """Control names in Dash's ``ctx.triggered_prop_ids`` (None: initial call)."""
+    """Control names in Dash's ``ctx.triggered_prop_ids`` (None: initial call or poll)."""
     names = {_BY_ID[c] for c in prop_ids.values() if c in _BY_ID}
     return names or None
+
+
+POLL_OUTPUTS = [Output(startup.POLL, "disabled"), Output(startup.PENDING, "data")]
 
 
 def register(app) -> None:
     """Register the panel callback on ``app``."""
     _, ins, _ = parse.dependencies(parse.NAMES)
 
-    @app.callback(PANEL_OUTPUTS, ins, State(ids.GRID_KEY, "data"))
+    @app.callback(PANEL_OUTPUTS + POLL_OUTPUTS, [*ins, Input(startup.POLL, "n_intervals")],
+                  State(ids.GRID_KEY, "data"), State(startup.PENDING, "data"))
     def panels(*values):
-        state = parse.parse(parse.NAMES, values[:-1])
-        return update_panels(state, fired_names(ctx.triggered_prop_ids), values[-1])
+        state = parse.parse(parse.NAMES, values[:-3])
+        return answer(state, ctx.triggered_prop_ids, values[-2], values[-1])

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from theory import _cross_tables as ct
-from theory._solve import table_state
-from theory._gauss import ERF, GL_W, GL_X, SIGMOID, TANH, sigmoid_cross, phi_cross
+from theory._gauss import ERF, GL_W, GL_X, SIGMOID, TANH, phi_cross, sigmoid_cross
 from theory._smooth_cache import cross_table
+from theory._solve import table_state
 
 
 def _lookup(code, mu, q, c):

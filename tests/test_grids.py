@@ -10,7 +10,7 @@ import pytest
 
 import theory
 from theory import Params
-from theory._gauss import ERF, SIGMOID, TANH, sigmoid_moments, phi_moments
+from theory._gauss import ERF, SIGMOID, TANH, phi_moments, sigmoid_moments
 from theory._tables import build_table, lookup
 
 GRID_RTOL = 1e-4  # the grid-vs-point tolerance

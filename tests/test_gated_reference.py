@@ -125,3 +125,22 @@ def test_jacobian_moments_match_the_reference():
                 n_m2 += 1
                 assert math.isclose(got.m2, m2, rel_tol=REL), (row["p"], T, got.m2, m2)
     assert n_m2 >= 4
+
+
+def test_lstm_closures_against_the_exact_cell_law():
+    """The 12 points of the closure table in docs/api.md: theory's GC and GC4 Q* are the
+    reference's (1e-6), and their error against the exact law of c (4.14-4.15a, the
+    reference's characteristic-function solver, cross-checked by population dynamics) stays
+    within the documented bounds: GC 3.0 %, GC4 0.35 %."""
+    rows = DATA["exactness"]
+    assert len(rows) >= 12
+    for row in rows:
+        p = {k: v for k, v in row["p"].items() if k not in NOT_PARAMS}
+        gc = theory.point(theory.Params(**p, closure="gc")).Q_star
+        gc4 = theory.point(theory.Params(**p, closure="gc4")).Q_star
+        assert math.isclose(gc, row["Q_gc"], rel_tol=REL), (p, gc, row["Q_gc"])
+        assert math.isclose(gc4, row["Q_gc4"], rel_tol=REL), (p, gc4, row["Q_gc4"])
+        assert abs(gc / row["Q_exact"] - 1) < 0.030 and abs(gc4 / row["Q_exact"] - 1) < 0.0035
+        if row.get("pd"):  # population dynamics: an independent sample of the exact law
+            pd = row["pd"]
+            assert abs(pd["Q"] - row["Q_exact"]) < 5 * pd["Q_se"] + 1e-4 * row["Q_exact"], pd

@@ -38,9 +38,11 @@ import sys
 import threading
 import time
 
-#: A first start on 2 free cores (benchmarks/bench_startup.py: 72 s and 127 s of CPU time in
-#: the busiest process until the start view is complete and until every calculator is ready).
-FIRST_START = "about 1.5 minutes for the start view, 2.5 for everything, on 2 free cores"
+#: A first start on 2 free cores (benchmarks/bench_startup.py: the start view is shown at once
+#: from its stored panels, components.start_view; 90 s of CPU time in the busiest process until
+#: every calculator is ready).
+FIRST_START = ("the start view is shown at once, other views in about 1.5 minutes on 2 free "
+               "cores")
 TICK_S = 8.0  # progress at least this often (~10 s at most, with a loaded machine)
 GRACE_S = 5.0  # a warm start waits this long at most for the start view before serving
 POLL = "startup-poll"  # dcc.Interval: redraws the panels that say "preparing"

@@ -20,6 +20,8 @@ bounded only so that a broken start fails instead of hanging.
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import signal
 import socket
@@ -33,9 +35,10 @@ from pathlib import Path
 
 import pytest
 from dash import no_update
+from plotly.utils import PlotlyJSONEncoder
 
 import theory
-from components import compute, specs, startup
+from components import compute, specs, start_view, startup, url_state
 from components.callbacks import plots
 from components.viewstate import ViewState
 from theory import warm, warm_pool
@@ -130,6 +133,18 @@ def test_a_control_change_keeps_waiting_panels_in_the_poll(loaded):
     out = plots.answer(SMALL, fired, None, ["memory"])
     assert out[0] is no_update and out[4] is no_update and out[5]["data"]
     assert out[7] is False and out[8] == ["memory"]
+
+
+def test_the_default_view_is_answered_from_the_stored_start_view_while_preparing(loaded):
+    default = ViewState.default()
+    out = plots.answer(default, {}, None, None)
+    assert list(out[:7]) == list(start_view._stored())
+    assert not any(plots.is_preparing(out[i]) for i in plots.PANEL_FIGURE.values())
+    assert out[7] is True and out[8] == []  # nothing waits: no poll
+    loaded.update(k for p in PANELS for k in compute.warm_keys(default, p))
+    live = plots.answer(default, {}, None, None)  # once compiled: computed live
+    fig = json.loads(json.dumps(live[4], cls=PlotlyJSONEncoder))  # the memory figure
+    assert live[4] is not out[4] and meta(fig)["key"] == meta(out[4])["key"]
 
 
 def test_without_a_start_up_warm_up_nothing_is_pending():
@@ -284,14 +299,23 @@ def test_cold_start_speaks_first_then_serves_preparing_panels(tmp_path):
         assert app.get("/")[0] == 200
         status, body = app.get("/healthz")  # not healthy until nothing is left to prepare
         assert status == 503 and body.startswith("preparing: 0 of ")
-        session = Session(DashModel.fetch(app.url), Http(app.url))
-        session.page_load()
+        model = DashModel.fetch(app.url)
+        session = Session(model, Http(app.url))
+        session.page_load()  # the default view: its stored panels, complete at once
         for graph in GRAPHS:
             fig = session.value(f"{graph}.figure")
+            assert not plots.is_preparing(fig) and fig["data"], graph
+        key = session.value("memory-graph.figure")["layout"]["meta"]["key"]
+        assert key == url_state.encode(ViewState.default())
+        assert session.value(f"{startup.POLL}.disabled") is True
+        other = Session(model, Http(app.url))  # any other view waits for its calculators
+        other.page_load(url_state.encode(ViewState.default("minimal")))
+        for graph in GRAPHS:
+            fig = other.value(f"{graph}.figure")
             assert plots.is_preparing(fig), graph
             assert "Preparing" in fig["layout"]["annotations"][0]["text"]
-        assert session.value(f"{startup.POLL}.disabled") is False
-        assert sorted(session.value(f"{startup.PENDING}.data")) == sorted(PANELS)
+        assert other.value(f"{startup.POLL}.disabled") is False
+        assert sorted(other.value(f"{startup.PENDING}.data")) == sorted(PANELS)
     finally:
         workers = app.stop()
     assert len(workers) == warm_pool.default_jobs()
@@ -326,7 +350,7 @@ def test_page_fills_in_by_itself_once_the_calculators_are_ready(warm_cache, tmp_
             browser = pw.chromium.launch(executable_path=CHROMIUM,
                                          args=["--headless", "--no-sandbox", "--disable-gpu"])
             page = browser.new_context(bypass_csp=True).new_page()
-            page.goto(app.url + "/")
+            page.goto(app.url + "/" + url_state.encode(ViewState.default("minimal")))
             page.wait_for_function(f"(ids) => ({PREPARING_JS})(ids).length === ids.length",
                                    arg=list(GRAPHS), timeout=60_000, polling=100)
             assert not any("] ready:" in line for line in app.lines)  # still held
@@ -340,3 +364,28 @@ def test_page_fills_in_by_itself_once_the_calculators_are_ready(warm_cache, tmp_
         assert app.get("/healthz") == (200, "OK")
     finally:
         app.stop()
+
+
+def test_stored_start_view_is_what_the_code_computes_now():
+    """data/start_view.json.gz (shown on a first start while the calculators compile)
+    equals a live computation of the default view: numbers to 1e-9 relative, the rest
+    exactly. If this fails, regenerate it: python -m components.start_view"""
+    stored = start_view._stored()
+    assert stored is not None, "no stored start view: python -m components.start_view"
+    mismatch = _first_difference(list(stored), start_view.live_answer())
+    assert mismatch is None, f"{mismatch}; regenerate: python -m components.start_view"
+
+
+def _first_difference(a, b, path="outputs"):
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return f"{path}: keys {sorted(a.keys() ^ b.keys())}"
+        return next((d for k in a if (d := _first_difference(a[k], b[k], f"{path}.{k}"))), None)
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path}: length {len(a)} != {len(b)}"
+        return next((d for i, (x, y) in enumerate(zip(a, b, strict=True))
+                     if (d := _first_difference(x, y, f"{path}[{i}]"))), None)
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+        return None if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) else f"{path}: {a} != {b}"
+    return None if a == b else f"{path}: {a!r} != {b!r}"

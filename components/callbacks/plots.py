@@ -11,7 +11,8 @@ went wrong, never a failed request. While the calculators a panel needs are stil
 being compiled at start-up (:func:`components.compute.preparing`), the panel says
 "preparing" at once instead of waiting; the answer lists those panels
 (``startup.PENDING``) and enables a poll (``startup.POLL``) that redraws only them
-until they are drawn with data, then stops.
+until they are drawn with data, then stops. The default view itself is answered at
+once from its stored panels (:mod:`components.start_view`) while its calculators compile.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from dash import Input, Output, Patch, State, ctx, no_update
 
-from components import compute, figures, ids, specs, startup, url_state
+from components import compute, figures, ids, specs, start_view, startup, url_state
 from components.callbacks import parse
 from components.figures._common import fmt
 from components.figures.spectrum import sample_summary, theory_band
@@ -195,10 +196,19 @@ def answer(state: ViewState, prop_ids: dict, drawn: dict | None, pending: Any) -
             return (no_update,) * 9
         out = update_panels(state, set(), drawn, redraw=ready)
     else:
-        out = update_panels(state, fired, drawn)
+        first = drawn is None  # no grid drawn yet: the page's first answer
+        out = (first and _stored_start_view(state)) or update_panels(state, fired, drawn)
     now = {p for p, i in PANEL_FIGURE.items() if out[i] is not no_update and is_preparing(out[i])}
     now |= {p for p in was if out[PANEL_FIGURE[p]] is no_update}
     return (*out, not now, sorted(now))
+
+
+def _stored_start_view(state: ViewState) -> tuple | None:
+    """The stored answer (:mod:`components.start_view`) for the default view while its
+    calculators are still being prepared at start-up; None otherwise."""
+    if not any(compute.preparing(state, panel) for panel in PANEL_FIGURE):
+        return None
+    return start_view.stored_answer(state)
 
 
 PANEL_OUTPUTS = [

@@ -25,6 +25,8 @@
     var v = {};
     config.names.forEach(function (name, i) { v[name] = values[i]; });
     var plane = String(v.plane || "").split(",");
+    // URL key -> control name where they differ (vs -> compare, gv -> gru_variant ...)
+    var fieldOf = function (key) { return (config.fields || {})[key] || key; };
     var parts = [];
     config.keys.forEach(function (key) {
       var out;
@@ -33,8 +35,8 @@
       else if (key === "x") { out = plane[0]; }
       else if (key === "y") { out = plane[1]; }
       else if (key === "xi") { out = String(v.field).replace(/^xi_/, ""); }
-      else if (key === "sample") { out = v.sample ? 1 : 0; }
-      else { out = fmt(v[key], config.decimals[key]); }
+      else if (key === "sample" || key === "sim") { out = v[fieldOf(key)] ? 1 : 0; }
+      else { out = fmt(v[fieldOf(key)], config.decimals[key]); }
       if (out === undefined || out === null || out === "null") { return; }
       parts.push(encodeURIComponent(key) + "=" + encodeURIComponent(out));
     });

@@ -40,10 +40,13 @@ def symbol(markup: str) -> list:
     return out
 
 
-def labelled_slider(name: str, mode: str, value: float) -> html.Div:
-    """Slider row: label, slider and numeric box for parameter ``name``."""
+def labelled_slider(name: str, ranges: str, value: float) -> html.Div:
+    """Slider row: label, slider and numeric box for parameter ``name``.
+
+    ``ranges`` is the range key of the view (:func:`specs.range_key`).
+    """
     spec = specs.SLIDERS[name]
-    lo, hi = specs.slider_range(mode, name)
+    lo, hi = specs.slider_range(ranges, name)
     return html.Div(
         id=ids.wrap(name), className="ctl-row", **{"data-label": f"{spec.symbol}, {spec.help}"},
         children=[
@@ -76,6 +79,26 @@ def mode_radio(value: str) -> dcc.RadioItems:
                                    for m in specs.MODES])
 
 
+def compare_dropdown(mode: str, value: str) -> dcc.Dropdown:
+    """"Compare with": none or one of the other cells, drawn side by side."""
+    return dcc.Dropdown(id=ids.COMPARE, value=value or specs.NO_COMPARE, clearable=False,
+                        searchable=False, options=compare_options(mode))
+
+
+def compare_options(mode: str) -> list[dict]:
+    """Options of the "Compare with" dropdown: none and the cells other than ``mode``."""
+    return [{"label": "none", "value": specs.NO_COMPARE}] + [
+        {"label": specs.MODE_LABELS[m], "value": m} for m in specs.MODES if m != mode]
+
+
+def choice_dropdown(name: str, value: str) -> dcc.Dropdown:
+    """Dropdown of an advanced choice (``specs.ADVANCED_CHOICES``: GRU variant, closure)."""
+    choices, labels = specs.ADVANCED_CHOICES[name]
+    id_ = {"gru_variant": ids.GRU_VARIANT, "closure": ids.CLOSURE}[name]
+    return dcc.Dropdown(id=id_, value=value, clearable=False, searchable=False,
+                        options=[{"label": labels[c], "value": c} for c in choices])
+
+
 def preset_dropdown() -> dcc.Dropdown:
     """Named teaching views (theory/presets.py); applied by the state writer."""
     return dcc.Dropdown(id=ids.PRESET, value=None, clearable=True, searchable=False,
@@ -88,10 +111,15 @@ def phi_dropdown(value: str) -> dcc.Dropdown:
                         options=[{"label": specs.PHI_LABELS[p], "value": p} for p in PHIS])
 
 
-def weights_radio(value: str) -> dcc.RadioItems:
+def weights_radio(value: str, gated: bool = False) -> dcc.RadioItems:
     return dcc.RadioItems(id=ids.WEIGHTS, value=value, className="radio-row",
-                          options=[{"label": specs.WEIGHT_LABELS[w], "value": w}
-                                   for w in specs.WEIGHTS])
+                          options=weight_options(gated))
+
+
+def weight_options(gated: bool) -> list[dict]:
+    """Weight laws; block-orthogonal is disabled unless a GRU or LSTM is shown."""
+    return [{"label": specs.WEIGHT_LABELS[w], "value": w,
+             "disabled": w == "block-orthogonal" and not gated} for w in specs.WEIGHTS]
 
 
 def plane_value(x: str, y: str) -> str:

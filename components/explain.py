@@ -45,6 +45,21 @@ keeps the gate $u\approx1$, so $\chi_J\to1^-$ for *every* σ_w:
 $\xi_J \approx \tfrac12 e^{\mu_b - q^*/2}$ grows exponentially with μ_b — a **broad region**
 of long memory rather than a fine-tuned line (bounded by a saddle-node where the state jumps
 to a chaotic branch). \[DER, theory.md §3.4, §4.3\]
+
+**GRU and LSTM.** The memory gate — the GRU's update gate $z$ in
+$h_t = z\,h_{t-1} + (1-z)\,n$, the LSTM's forget gate $f$ in $c_t = f\,c_{t-1} + i\,g$ —
+plays the minimalRNN's $u$: its bias mean is $\mu_b$, and a large one keeps the gate near 1,
+$\xi \approx \tfrac12 e^{\mu_b - q/2}$ (gated-cells.md §3.7, §4.7). The GRU then has a broad
+long-memory region bounded by a saddle-node; the LSTM's cell is a near-perfect integrator, so
+a large forget bias pushes it *towards* chaos at fixed σ_w (its critical σ_w falls with μ_f).
+◇ marks where **PyTorch, Keras and Flax** initialise the cell at width N (hover for χ_jac,
+ξ_jac at the default's own σ_v, σ_b): all sit deep in the ordered phase with ξ_jac ≈ 1–2
+steps — the Keras LSTM's forget bias 1 only reaches 1.6 (§7).
+These numbers are the **untied mean field**: exact if W were redrawn at every step.
+Real networks reuse W (*tied*), which correlates successive steps: they forget 15–30 % more
+slowly, and in the **orange-hatched region** (ρ_tied > 0.3 or σ_b > 0.2, eq. 2.5) their
+variances differ strongly, up to ×6.7 in Q and ×25 in the LSTM cell variance (§2.3).
+\[DER, gated-cells.md §2–4, §7\]
 """),
     "spectrum": ("What is this?", r"""
 The density of singular values $s$ of the $T$-step Jacobian
@@ -58,6 +73,9 @@ Its mean square is exact in mean field: $m_1 = \chi^T$.
 * **minimalRNN, approximate**: only $m_1$ is exact; the spread uses a free-factor
   approximation, and the histogram of a sampled (tied) network is the check.
   Tied minimalRNNs can deviate from the untied mean field near the critical line.
+* **GRU, approximate** (untied mean field, free factors: gated-cells.md §5.3); **LSTM:
+  moments only** — its Jacobian has 2×2 blocks (δc, δh), no density is derived, so only
+  $\sqrt{m_1}$ is marked; sample a network for the histogram (§5.2).
 
 \[DER, theory.md §5, §6; paper's spectra figure unverified\]
 """),
@@ -68,6 +86,14 @@ Each timescale is $\xi = -1/\ln\chi$, shown as ∞ when $\chi \ge 1$.
 Vanilla:
 $$q_t = \sigma_w^2\,\mathbb E[\phi(\sqrt{q_{t-1}}z)^2] + \sigma_v^2R + \sigma_b^2 .$$
 \[DER, theory.md §3\]
+
+**GRU and LSTM** (untied mean field, gated-cells.md §2.2): $q^*$ is the memory gate's
+pre-activation variance, $Q^*$ the state's second moment; the LSTM adds its cell,
+$Q_c^* = \mathbb E[i^2]\mathbb E[g^2]/(1-\mathbb E[f^2])$ (§4.1), and $C_c^*$, with
+$\mathbb E[\tanh^2 c]$ from a Gaussian closure (GC, error ≤ 2.4 % in Q*; GC4 cuts it
+tenfold, §4.4). $\rho_{\rm tied} = \xi_{\rm mem}\,\sigma_w^2Q^*/q_c^*$ (eq. 2.5) measures
+how much of the candidate's input is the network's own slowly varying state: above 0.3 real
+(tied) networks deviate strongly, and a warning gives the sizes measured on them (§2.3).
 """),
     "memory": ("What is this?", r"""
 Left: the timescales $\xi_c, \xi_{\rm jac}, \xi_q$ along a cut through ★ (the phase
@@ -77,6 +103,11 @@ points (dotted: the prediction $e^{-t/\xi}$).
 A correlation that relaxes slowly means the network remembers which input it saw.
 Finite networks near criticality decay as a power law at first, so a fitted χ reads < 1
 even at χ = 1. \[DER, theory.md §3–4, §10\]
+
+**Simulate a real network** runs one network of width N (seed) with **tied** weights, the
+same W at every step, and draws its measured $C_t$ (○) and $q_t/q^*$ (□) over the curves. For
+the GRU and the LSTM the curves are the untied mean field: at long memory the tied cell
+variance can be ×25 the untied one and $C_t$ collapses (gated-cells.md §2.3).
 """),
 }
 

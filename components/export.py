@@ -49,7 +49,8 @@ _SHORT = {"sigma_w": "sw", "sigma_b": "sb", "mu_b": "mb", "sigma_v": "sv", "R": 
 def file_stem(state: ViewState) -> str:
     """A file name (no extension) carrying the view's parameters."""
     parts = [f"{_SHORT[k]}{getattr(state, k):g}" for k in _SHORT]
-    return "_".join(["rnn", state.mode, state.phi, state.weights, *parts, f"T{state.T}"])
+    cells = state.mode + (f"-vs-{state.compare}" if state.compare else "")
+    return "_".join(["rnn", cells, state.phi, state.weights, *parts, f"T{state.T}"])
 
 
 def header(state: ViewState, dataset: str) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def table(state: ViewState, dataset: str) -> tuple[dict[str, Any], dict[str, np.
     elif dataset == "cut":
         for d in compute.memory_data(state):
             add(arch=[d.arch] * d.cut.x.size, **{d.cut.x_name: d.cut.x},
-                **{f: d.cut[f][0] for f in compute.CUT_FIELDS})
+                **{f: d.cut[f][0] for f in compute.CUT_FIELDS if f in d.cut.fields})
     elif dataset == "trajectory":
         for d in compute.memory_data(state):
             t = d.trajectory
@@ -124,16 +125,24 @@ def to_csv(state: ViewState, dataset: str) -> str:
     return out.getvalue()
 
 
+SNIPPET_NAMES = ("q_star", "Q_star", "c_star", "C_star", "chi_q", "chi_c", "chi_jac", "xi_q",
+                 "xi_c", "xi_jac")
+#: Extra numbers of the gated cells (gated-cells.md 10).
+SNIPPET_GATED = {"gru": ("rho_tied", "tied_warning"),
+                 "lstm": ("Qc_star", "Cc_star", "rho_tied", "tied_warning")}
+
+
 def python_snippet(state: ViewState) -> str:
     """Python code that recomputes the view's key numbers with the theory API."""
     lines = ["import theory", "", f"# {url_state.encode(state)}  (theory {theory.__version__})"]
     for arch in state.archs:
         p = state.params(arch)
         args = ", ".join(f"{k}={v!r}" for k, v in p.to_dict().items())
+        names = SNIPPET_NAMES + SNIPPET_GATED.get(arch, ())
         lines += [f"p = theory.Params({args})",
-                  "r = theory.point(p)",
-                  "for name in ('q_star', 'Q_star', 'c_star', 'C_star', 'chi_q', 'chi_c',"
-                  " 'chi_jac', 'xi_q', 'xi_c', 'xi_jac'):",
+                  "r = theory.point(p)" + ("  # untied mean field (gated-cells.md 2.3)"
+                                           if arch in SNIPPET_GATED else ""),
+                  f"for name in {names!r}:",
                   f"    print({arch!r}, name, repr(getattr(r, name)))",
                   f"sp = theory.spectrum(p, {state.T})",
                   f"print({arch!r}, 'm1', repr(sp.m1))",

@@ -34,6 +34,17 @@ DRAWER_CLOSE = "drawer-close"  # the drawer's close button
 DRAWER_BACKDROP = "drawer-backdrop"  # the shade behind an open drawer (a click closes it)
 
 MODE = "ctl-arch"
+COMPARE = "ctl-vs"  # "Compare with" dropdown (the second cell shown)
+COMPARE_WRAP = "wrap-vs"
+ADVANCED = "sec-advanced"  # the collapsible "Advanced" section (gated cells' extra values)
+GRU_VARIANT = "ctl-gv"
+GRU_VARIANT_WRAP = "wrap-gv"
+CLOSURE = "ctl-cl"
+CLOSURE_WRAP = "wrap-cl"
+WEIGHTS_WRAP = "wrap-weights"
+SIMULATE = "simulate-on"  # dcc.Store: the memory panel's "simulate a real network" overlay
+SIMULATE_BUTTON = "simulate-button"
+SIMULATE_CLEAR = "clear-simulate-button"
 PHI = "ctl-phi"
 PHI_WRAP = "wrap-phi"
 WEIGHTS = "ctl-weights"

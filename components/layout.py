@@ -45,23 +45,25 @@ def serve_layout() -> html.Div:
             html.Aside([_side_bar_head(), *_side_bar(s)], id=ids.SIDEBAR, className="sidebar",
                        **{"aria-label": "Controls"}),
             html.Div(id=ids.DRAWER_BACKDROP, className="drawer-backdrop"),
-            html.Main(_panels(), id=ids.PANELS, className=panels_class(s.mode)),
+            html.Main(_panels(), id=ids.PANELS, className=panels_class(s)),
         ]),
     ])
 
 
-def panels_class(mode: str) -> str:
-    """CSS class of the panel grid (the side-by-side mode gets a wider diagram)."""
-    return f"panels mode-{mode}"
+def panels_class(s: ViewState) -> str:
+    """CSS class of the panel grid: two cells side by side get a wider diagram
+    (``mode-both``, the class of the old side-by-side mode)."""
+    return f"panels mode-{'both' if s.compare else s.mode}"
 
 
 def _stores() -> list:
     config = {"keys": list(url_state.KEYS), "version": url_state.SCHEMA_VERSION,
               "flags": list(url_state.FLAG_KEYS),
-              "names": list(parse.NAMES),
+              "names": list(parse.NAMES), "fields": url_state.FIELD_OF,
               "decimals": {name: spec.decimals for name, spec in specs.SLIDERS.items()}}
     return [dcc.Store(id=ids.CONFIG, data=config), dcc.Store(id=ids.READY, data=False),
-            dcc.Store(id=ids.SAMPLE, data=False), dcc.Store(id=ids.GRID_KEY, data=None),
+            dcc.Store(id=ids.SAMPLE, data=False), dcc.Store(id=ids.SIMULATE, data=False),
+            dcc.Store(id=ids.GRID_KEY, data=None),
             dcc.Store(id=ids.URL_SINK), dcc.Store(id=ids.MARKER_SINK)]
 
 
@@ -73,8 +75,8 @@ def _top_bar() -> html.Header:
                     title="Show the controls (Esc closes them)",
                     **{"aria-controls": ids.SIDEBAR, "aria-expanded": "false"}),
         html.H1("RNN Phase Explorer"),
-        html.Span(["Mean-field theory of random vanilla RNNs and minimalRNNs ",
-                   html.Cite("(Chen, Pennington & Schoenholz, ICML 2018)")],
+        html.Span(["Mean-field theory of random RNNs, minimalRNNs, GRUs and LSTMs ",
+                   html.Cite("(Chen, Pennington & Schoenholz, ICML 2018; Gilboa et al. 2019)")],
                   className="subtitle"),
         html.Div(id=ids.NOTICE, className="notice", role="status", hidden=True),
         html.Button("Present", id=ids.PRESENT_BUTTON, className="btn btn-present",
@@ -97,7 +99,7 @@ def _side_bar_head() -> html.Div:
 
 
 def _side_bar(s: ViewState) -> list:
-    sliders = {name: controls.labelled_slider(name, s.mode, getattr(s, name))
+    sliders = {name: controls.labelled_slider(name, s.ranges, getattr(s, name))
                for name in specs.SLIDERS}
     return [
         controls.section("Presets", sid="sec-presets", children=[
@@ -110,11 +112,15 @@ def _side_bar(s: ViewState) -> list:
         controls.section("Model", [
             controls.field_row("Architecture", controls.mode_radio(s.mode), "wrap-arch",
                                note="Switching loads that model's defaults and plane."),
+            controls.field_row("Compare with", controls.compare_dropdown(s.mode, s.compare),
+                               ids.COMPARE_WRAP, note="A second cell drawn side by side."),
             controls.field_row("Nonlinearity φ", controls.phi_dropdown(s.phi), ids.PHI_WRAP),
-            controls.field_row("Recurrent weights", controls.weights_radio(s.weights),
-                               "wrap-weights", note="W only changes the spectrum and the sample."),
+            controls.field_row("Recurrent weights", controls.weights_radio(s.weights, s.gated),
+                               ids.WEIGHTS_WRAP,
+                               note="W only changes the spectrum and the simulations."),
         ]),
         controls.section("Initialisation", [sliders[n] for n in specs.PARAM_NAMES]),
+        _advanced_section(s, sliders),
         controls.section("Sequence", [sliders["T"], sliders["k"]]),
         controls.section("Phase diagram", [
             controls.field_row("Plane", controls.plane_dropdown(
@@ -129,6 +135,19 @@ def _side_bar(s: ViewState) -> list:
         ]),
         _export_section(),
     ]
+
+
+def _advanced_section(s: ViewState, sliders: dict) -> html.Section:
+    """Per-gate bias means and the GRU/LSTM variants (gated-cells.md 1.4), collapsed."""
+    return html.Section(className="ctl-section", id=ids.ADVANCED, children=[html.Details([
+        html.Summary("Advanced (GRU, LSTM)"),
+        html.P("LSTM", className="ctl-note"), sliders["mu_i"], sliders["mu_o"],
+        controls.field_row("LSTM closure", controls.choice_dropdown("closure", s.closure),
+                           ids.CLOSURE_WRAP),
+        html.P("GRU", className="ctl-note"), sliders["mu_r"],
+        controls.field_row("GRU variant", controls.choice_dropdown("gru_variant",
+                                                                   s.gru_variant),
+                           ids.GRU_VARIANT_WRAP)])])
 
 
 def _export_section() -> html.Section:
@@ -191,6 +210,14 @@ def _panels() -> list:
                     title="Overlay the singular values of a random network (width N, seed)"),
         html.Button("Clear", id=ids.CLEAR_BUTTON, className="btn",
                     title="Remove the sampled histogram")]
+    simulate_tools = [
+        html.Button("Simulate a real network", id=ids.SIMULATE_BUTTON,
+                    className="btn btn-primary",
+                    title="Overlay q_t and C_t measured on a finite network with tied weights "
+                          "(width N, seed): real GRUs and LSTMs deviate from the untied mean "
+                          "field"),
+        html.Button("Clear", id=ids.SIMULATE_CLEAR, className="btn",
+                    title="Remove the simulated network")]
     return [
         _panel("Phase diagram", [
             _graph(ids.PHASE_GRAPH, "Phase diagram: timescale over the parameter plane; "
@@ -205,5 +232,5 @@ def _panels() -> list:
             className="readout", **{"aria-live": "polite"})], "readout"),
         _panel("Memory depth", [_graph(ids.MEMORY_GRAPH, "Memory depth along a cut and "
                                                          "the trajectories C_t, q_t")],
-               "memory"),
+               "memory", simulate_tools),
     ]

@@ -75,6 +75,7 @@ def _walk(component):
 
 
 def test_layout_has_one_location_unique_ids_and_stepped_sliders():
+    from components import specs
     from components.layout import serve_layout
 
     nodes = list(_walk(serve_layout()))
@@ -82,7 +83,7 @@ def test_layout_has_one_location_unique_ids_and_stepped_sliders():
     found = [getattr(n, "id", None) for n in nodes if getattr(n, "id", None)]
     assert len(found) == len(set(found))
     sliders = [n for n in nodes if isinstance(n, dcc.Slider)]
-    assert len(sliders) == 8 and all(getattr(s, "step", None) for s in sliders)
+    assert len(sliders) == len(specs.SLIDERS) and all(getattr(s, "step", None) for s in sliders)
 
 
 def test_app_module_stays_small_and_exposes_server():

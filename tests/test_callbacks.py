@@ -39,7 +39,7 @@ def test_parse_reads_every_control_and_falls_back_on_junk():
     s = ViewState.default("minimal").replace(sigma_w=3.3, x="sigma_v", y="mu_b", T=77)
     values = state.control_values(s)
     assert parse.parse(parse.NAMES, [values[n] for n in parse.NAMES]) == s
-    junk = dict(values, sigma_w=None, T="abc", plane="nonsense", n=7, mode="gru")
+    junk = dict(values, sigma_w=None, T="abc", plane="nonsense", n=7, mode="transformer")
     parsed = parse.parse(parse.NAMES, [junk[n] for n in parse.NAMES])
     default = ViewState.default("vanilla")  # unknown mode -> vanilla defaults
     assert parsed.mode == "vanilla" and parsed.sigma_w == default.sigma_w

@@ -346,6 +346,15 @@ EXPENSIVE = {
                                  "ctl-N.value": 200, "ctl-T.value": 250},
     "sample_both_at_budget": {"ctl-arch.value": "both", "sample-on.data": True,
                               "ctl-N.value": 200, "ctl-T.value": 125},
+    # the gated cells' costly cases: GC4 grids are capped (specs.GC4_GRID_MAX), the GRU
+    # reset_after correlation map with a bias spread is refused with a message, and the
+    # simulated real networks stop at specs.SIMULATE_BUDGET (two LSTM/GRU networks here)
+    "lstm_gc4_n300": {"ctl-arch.value": "lstm", "ctl-cl.value": "gc4", "ctl-n.value": 300},
+    "gru_xi_c_sigma_b": {"ctl-arch.value": "gru", "ctl-xi.value": "xi_c",
+                         "ctl-sigma_b.value": 0.5},
+    "simulate_lstm_vs_gru_at_budget": {"ctl-arch.value": "lstm", "ctl-vs.value": "gru",
+                                       "simulate-on.data": True, "ctl-N.value": 400,
+                                       "ctl-T.value": 200},
 }
 
 

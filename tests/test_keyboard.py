@@ -26,10 +26,13 @@ pytestmark = pytest.mark.browser
 #: Every control the layout defines by id (the figures' download buttons and the
 #: panels' explanations included); each must contain a keyboard stop.
 CONTROL_IDS = [
-    ids.COPY_LINK, ids.PRESET, ids.RESET, ids.MODE, ids.PHI, ids.WEIGHTS,
-    *(ids.control(name) for name in specs.SLIDERS), ids.PLANE, ids.FIELD, ids.GRID_N,
+    ids.COPY_LINK, ids.PRESET, ids.RESET, ids.MODE, ids.COMPARE, ids.PHI, ids.WEIGHTS,
+    # the advanced sliders sit in the collapsed "Advanced" section (its summary is the
+    # stop) and are disabled in this vanilla view: the GRU/LSTM values do not apply
+    *(ids.control(name) for name in specs.SLIDERS if name not in specs.ADVANCED_SLIDERS),
+    ids.ADVANCED, ids.PLANE, ids.FIELD, ids.GRID_N,
     ids.N, ids.SEED, ids.EXPORT_DATASET, ids.EXPORT_CSV, ids.EXPORT_JSON,
-    ids.SAMPLE_BUTTON, ids.CLEAR_BUTTON,
+    ids.SAMPLE_BUTTON, ids.CLEAR_BUTTON, ids.SIMULATE_BUTTON, ids.SIMULATE_CLEAR,
     *(ids.download(panel, fmt) for panel in layout.FIGURES for fmt in ("svg", "png")),
     *(f"explain-{panel}" for panel in explain.TEXT), "snippet-box", "cite-box",
 ]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from theory.critical import critical_init_minimal, critical_init_vanilla
+from theory.frameworks import framework_defaults
 from theory.types import ParameterError
 
 UNVERIFIED = "theory preset (paper values unverified)"
@@ -32,6 +33,10 @@ UNVERIFIED = "theory preset (paper values unverified)"
 #: that is sigma_w = 1.09, sigma_v = 0.03, where theory.point gives chi_1 = 1.0007
 #: ("critical" within PHASE_TOL); q* = 0.1 is also about T^(-1/2) for T = 100 (6.2).
 VANILLA_Q_STAR = 0.1
+#: Hidden width at which the framework-default presets are computed (only PyTorch's
+#: bias spread depends on it: sqrt(2 / (3 H)) = 0.072 at H = 128; gated-cells.md 7).
+FRAMEWORK_H = 128
+SECONDARY = "secondary source: a public reproduction's 'critical initialization from paper'"
 #: Tolerances tried, in order, for the minimalRNN rule; the first whose mu_b fits
 #: the dashboard's slider range (mu_b <= MINIMAL_MU_B_MAX) is used.
 MINIMAL_DELTAS = (0.1, 0.5, 1.0)
@@ -55,6 +60,34 @@ _VAN = {"mode": "vanilla", "phi": "tanh", "sigma_b": 0.2, "sigma_v": 0.5, "R": 1
 _MIN = {"mode": "minimal", "sigma_b": 0.0, "sigma_v": 1.0, "R": 1.0, "Sigma": 0.0,
         "x": "sigma_w", "y": "mu_b"}
 _CRIT_VAN = {**_VAN, "sigma_w": 1.09, "sigma_b": 0.0, "sigma_v": 0.03, "T": 50}
+
+def _framework_presets() -> tuple[Preset, ...]:
+    """One preset per framework default of the GRU, the LSTM and the vanilla RNN (gated-cells.md 7).
+
+    The dashboard shares sigma_w, sigma_v, sigma_b across gates, which every default does
+    except PyTorch's GRU (its candidate bias is split into b_in and b'_n inside the reset,
+    each of variance 1/(3H)): its preset uses the shared sigma_b = sqrt(2/(3H)) for all
+    three gates, which moves chi_jac by less than 1e-3 (the markers use the exact split).
+    """
+    out = []
+    for arch in ("lstm", "gru", "vanilla"):
+        for d in framework_defaults(arch, H=FRAMEWORK_H):
+            p = d.params
+            values = {"mode": arch, "sigma_w": round(p.sigma_w, 4), "sigma_v": round(p.sigma_v, 4),
+                      "sigma_b": round(p.sigma_b, 4), "mu_b": p.mu_b, "R": p.R, "Sigma": 0.0,
+                      "weights": p.weights, "x": "sigma_w",
+                      "y": "sigma_b" if arch == "vanilla" else "mu_b", "field": "xi_jac"}
+            if arch == "vanilla":
+                values["phi"] = "tanh"
+            note = ("" if not p.overrides else
+                    " The candidate's bias split (b_in, b'_n) is folded into the shared σ_b.")
+            out.append(Preset(
+                f"{d.key.replace('-', '_')}_{arch}", d.label,
+                f"{d.layer} at H = N_in = {FRAMEWORK_H}: σ_w = {p.sigma_w:.3g} per gate, "
+                f"σ_v = {p.sigma_v:.3g}, σ_b = {p.sigma_b:.3g}, μ_b = {p.mu_b:g}, {p.weights} W "
+                f"({d.note}).{note}", f"{d.source}; gated-cells.md §7", values))
+    return tuple(out)
+
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("fig1_vanilla", "Paper Fig. ~1: vanilla phase diagram",
@@ -88,6 +121,23 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("spectrum_gaussian", "Spectrum at χ_1 ≈ 1, Gaussian W",
            "Same point with Gaussian W: the spectrum spreads like T even at χ_1 = 1.",
            "theory.md §5.3, §6.1", {**_CRIT_VAN, "weights": "gaussian"}),
+    Preset("paper_minimal_critical", "Likely paper critical point (minimalRNN)",
+           "σ_w = 6.88, σ_v = 1.39, μ_b = 0, R = 0.46: q* ≈ 16 and χ_J ≈ 1 in this theory "
+           "(critical but not isometric: one-step spread ≈ 3).",
+           f"{SECONDARY}; theory.md §0 (S10)",
+           {**_MIN, "sigma_w": 6.88, "sigma_v": 1.39, "mu_b": 0.0, "R": 0.46,
+            "field": "xi_jac"}),
+    Preset("lstm_long_memory", "Long-memory LSTM (forget bias 4)",
+           "μ_f = 4: the cell is a near-perfect integrator, ξ ≈ ½e^(μ_f − q_f/2); a large σ_w "
+           "tips it chaotic (the critical σ_w falls with μ_f).", "gated-cells.md §4.7, §6.2",
+           {"mode": "lstm", "sigma_w": 1.0, "sigma_v": 1.0, "sigma_b": 0.0, "mu_b": 4.0,
+            "R": 1.0, "Sigma": 0.0, "x": "sigma_w", "y": "mu_b", "field": "xi_jac"}),
+    Preset("gru_long_memory", "Long-memory GRU (update bias 4)",
+           "μ_z = 4: a broad long-memory region, ξ_jac ≈ ½e^(μ_z − q_z/2) ≈ 18 for σ_w up to 4 "
+           "(untied mean field; tied networks are less ordered).", "gated-cells.md §3.6-3.7",
+           {"mode": "gru", "sigma_w": 1.0, "sigma_v": 1.0, "sigma_b": 0.0, "mu_b": 4.0,
+            "R": 1.0, "Sigma": 0.0, "x": "sigma_w", "y": "mu_b", "field": "xi_jac"}),
+    *_framework_presets(),
 )}
 
 

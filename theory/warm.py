@@ -35,6 +35,8 @@ import numpy as np
 #: later nonlinearity reuses the kernels of the first and only builds its tables).
 PLAN_ARCHS = ("vanilla", "minimal")
 PLAN_PHIS = ("tanh", "erf", "relu", "linear")
+#: The gated cells (tanh only: their nonlinearities are fixed), compiled after the others.
+GATED_ARCHS = ("gru", "lstm")
 #: Calculators evaluated per (architecture, nonlinearity), in the order the dashboard's
 #: panels need them: the read-out point, the phase diagram (and the memory panel's cut),
 #: the spectrum, the memory trajectory, then the sampled network.
@@ -85,11 +87,12 @@ def _plan() -> tuple[Step, ...]:
     steps += [Step(kind, arch, phi) for arch in PLAN_ARCHS for phi in PLAN_PHIS
               for kind in VIEW_KINDS if Step(kind, arch, phi) not in steps]
     steps += [Step(kind, arch) for arch in PLAN_ARCHS for kind in ARCH_KINDS]
+    steps += [Step(kind, arch) for arch in GATED_ARCHS for kind in VIEW_KINDS + ARCH_KINDS]
     return tuple(steps)
 
 
 #: The warm-up in order: the start view (vanilla/tanh) first, then the minimalRNN's
-#: start view, then every other nonlinearity and calculator.
+#: start view, then every other nonlinearity and calculator, then the GRU and the LSTM.
 PLAN = _plan()
 BY_KEY = {step.key: step for step in PLAN}
 
@@ -107,7 +110,7 @@ def run_step(step: Step) -> None:
 
     # sigma_w < 1: a linear phi has a stationary state (theory.md 3.1)
     p = theory.Params(arch=step.arch, phi=step.phi, sigma_w=0.8 if step.phi == "linear" else 1.0,
-                      mu_b=0.5 if step.arch == "minimal" else 0.0)
+                      mu_b=0.0 if step.arch == "vanilla" else 0.5)
     rng = np.random.default_rng(0)
     if step.kind == "point":
         theory.point(p)
@@ -115,6 +118,9 @@ def run_step(step: Step) -> None:
         g = theory.grid(p, x=("sigma_w", np.array([0.5, 1.0])),
                         y=("sigma_b", np.array([0.0, 0.5])))
         theory.critical_lines(g)
+        if step.arch in GATED_ARCHS:  # the (sigma_w, mu_b) plane's path, sigma_b = Sigma = 0
+            theory.grid(p.replace(sigma_b=0.0), x=("sigma_w", np.array([0.5, 1.0])),
+                        y=("mu_b", np.array([0.0, 1.0])))
     elif step.kind == "trajectory":
         theory.trajectory(p, 3)
     elif step.kind == "spectrum":
@@ -127,7 +133,7 @@ def run_step(step: Step) -> None:
         if step.arch == "vanilla":
             theory.critical_init_vanilla(0.1)
         else:
-            theory.critical_init_minimal(10)
+            getattr(theory, f"critical_init_{step.arch}")(10)
     else:
         raise ValueError(f"unknown warm-up step {step.key!r}")
 

@@ -16,8 +16,9 @@ def register(app) -> None:
     from components.callbacks import clientside, export, plots, state
 
     @app.callback(state.outputs(), state.inputs(), state.states())
-    def sync_state(search, mode, click, _sample, _clear, preset, _reset, *controls):
-        return state.sync_state(ctx.triggered_id, search, mode, click, *controls,
+    def sync_state(search, mode, compare, click, _sample, _clear, _sim, _sim_clear, preset,
+                   _reset, *controls):
+        return state.sync_state(ctx.triggered_id, search, mode, click, compare, *controls,
                                 preset=preset)
 
     plots.register(app)

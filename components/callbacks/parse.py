@@ -26,6 +26,7 @@ from components.viewstate import ViewState
 
 CONTROLS: tuple[tuple[str, str, str], ...] = (
     ("mode", ids.MODE, "value"),
+    ("compare", ids.COMPARE, "value"),
     ("phi", ids.PHI, "value"),
     ("weights", ids.WEIGHTS, "value"),
     *((name, ids.control(name), "value") for name in specs.SLIDERS),
@@ -35,13 +36,21 @@ CONTROLS: tuple[tuple[str, str, str], ...] = (
     ("N", ids.N, "value"),
     ("seed", ids.SEED, "value"),
     ("sample", ids.SAMPLE, "data"),
+    ("gru_variant", ids.GRU_VARIANT, "value"),
+    ("closure", ids.CLOSURE, "value"),
+    ("simulate", ids.SIMULATE, "data"),
 )
 NAMES = tuple(c[0] for c in CONTROLS)
+#: Value of the "Compare with" dropdown when one cell is shown (ViewState.compare "").
+NO_COMPARE = specs.NO_COMPARE
 
-#: What each panel depends on (the rest is passed as State).
-PHASE_DEPS = frozenset(NAMES) - {"weights", "N", "seed", "sample"}
+#: What each panel depends on (the rest is passed as State). N enters the phase
+#: diagram through the framework-default markers (PyTorch's bias spread depends on the
+#: width); the memory panel's simulated network, when shown, on SIMULATION_DEPS too.
+PHASE_DEPS = frozenset(NAMES) - {"weights", "seed", "sample", "simulate"}
 MEMORY_DEPS = frozenset(NAMES) - {"weights", "N", "seed", "sample", "n"}
-SPECTRUM_DEPS = frozenset(NAMES) - {"plane", "field", "n", "k"}
+SIMULATION_DEPS = frozenset({"weights", "N", "seed"})
+SPECTRUM_DEPS = frozenset(NAMES) - {"plane", "field", "n", "k", "simulate"}
 
 
 def dependencies(deps: Iterable[str]) -> tuple[list[str], list[Input], list[State]]:
@@ -56,10 +65,13 @@ def dependencies(deps: Iterable[str]) -> tuple[list[str], list[Input], list[Stat
 def parse(names: Sequence[str], values: Sequence[Any]) -> ViewState:
     """The view held by control ``values`` (in the order of ``names``)."""
     raw = dict(zip(names, values, strict=True))
-    mode = raw.get("mode") if raw.get("mode") in specs.MODES else "vanilla"
-    state = ViewState.default(mode)
+    mode = raw.get("mode")
+    legacy = mode == "both"  # old side-by-side value: vanilla compared with minimal
+    state = ViewState.default(mode if mode in specs.MODES or legacy else "vanilla")
+    if not legacy and raw.get("compare") not in (None, NO_COMPARE):
+        state = _apply(state, "compare", raw["compare"])
     for name, value in raw.items():
-        if name == "mode" or value is None:
+        if name in ("mode", "compare") or value is None:
             continue
         state = _apply(state, name, value)
     return state
@@ -73,9 +85,9 @@ def _apply(state: ViewState, name: str, value: Any) -> ViewState:
             return state.replace(x=x, y=y)
         if name in ("n", "N", "seed"):
             return state.replace(**{name: int(value)})
-        if name == "sample":  # a JSON boolean (0/1 accepted); "false" must not mean True
+        if name in ("sample", "simulate"):  # a JSON boolean (0/1 accepted), never "false"
             if isinstance(value, bool) or value in (0, 1):
-                return state.replace(sample=bool(value))
+                return state.replace(**{name: bool(value)})
             return state
         return state.replace(**{name: value})
     except (TypeError, ValueError, OverflowError):

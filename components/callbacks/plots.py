@@ -27,7 +27,7 @@ from dash import Input, Output, Patch, State, ctx, no_update
 from components import compute, figures, ids, specs, start_view, startup, url_state
 from components.callbacks import parse
 from components.figures._common import fmt
-from components.figures.spectrum import sample_summary, theory_band
+from components.figures.spectrum import has_density, sample_summary, theory_band
 from components.readout import readout_html
 from components.viewstate import ViewState
 from theory import ParameterError
@@ -59,7 +59,8 @@ def is_preparing(fig: Any) -> bool:
 
 def drawn_key(state: ViewState) -> dict:
     """What the phase figure in the browser shows: its grid and its T = k xi line."""
-    key = repr([compute.grid_key(state, a) for a in state.archs])
+    key = repr([(compute.grid_key(state, a), compute.marker_key(state, a))
+                for a in state.archs])
     return {"grid": hashlib.sha1(key.encode()).hexdigest()[:16], "tk": [state.T, state.k]}
 
 
@@ -77,6 +78,11 @@ def update_phase(state: ViewState, drawn: dict | None) -> tuple[Any, dict | None
         return preparing_figure(waiting, key), None, html_escape(msg), msg
     try:
         panels = compute.phase_data(state)
+    except compute.CostlyView as exc:  # the read-out's points are cheap: still shown
+        msg = str(exc)
+        points = [compute.point(compute.canonical(state.params(a))) for a in state.archs]
+        return (figures.message_figure(msg, {"key": key}), None, readout_html(points, state),
+                msg)
     except SHOWN_ERRORS as exc:
         log.warning("phase diagram failed for %s: %s", key, exc)
         msg = f"Cannot compute this view: {exc}"
@@ -113,10 +119,23 @@ def update_memory(state: ViewState) -> dict:
     if waiting:
         return preparing_figure(waiting, key)
     try:
-        return figures.memory_figure(compute.memory_data(state), state, key)
+        fig = figures.memory_figure(compute.memory_data(state), state, key)
     except SHOWN_ERRORS as exc:
         log.warning("memory panel failed for %s: %s", key, exc)
         return figures.message_figure(f"Cannot compute the memory panel: {exc}", {"key": key})
+    if state.simulate and not compute.simulate_allowed(state):
+        fig["layout"]["annotations"].append(simulate_refusal(state))
+    return fig
+
+
+def simulate_refusal(state: ViewState) -> dict:
+    """Annotation saying why the simulated network is not drawn (over the budget)."""
+    text = (f"Simulation skipped: {'2 × ' if len(state.archs) > 1 else ''}(N²·T + N³/8) = "
+            f"{compute.simulate_cost(state):.2g} is above the budget of "
+            f"{specs.SIMULATE_BUDGET:.2g}; lower N or T.")
+    return {"text": text, "name": "simulate-refused", "x": 1.0, "y": 0.02, "xref": "paper",
+            "yref": "paper", "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+            "font": {"size": 12, "color": "#b00020"}, "bgcolor": "rgba(255,255,255,0.9)"}
 
 
 def update_spectrum(state: ViewState) -> tuple[dict, str]:
@@ -144,8 +163,13 @@ def spectrum_text(panels: list, state: ViewState) -> str:
     for p in panels:
         sp = p.spectrum
         label = "" if len(panels) == 1 else f"{p.arch}: "
-        text = (f"{label}theory m₁ = {fmt(sp.m1)}, m₂ = {fmt(sp.m2)}, "
-                f"P(½\u00a0≤\u00a0s\u00a0≤\u00a02) = {fmt(theory_band(sp), 3)}")
+        if has_density(sp):
+            text = (f"{label}theory m₁ = {fmt(sp.m1)}, m₂ = {fmt(sp.m2)}, "
+                    f"P(½\u00a0≤\u00a0s\u00a0≤\u00a02) = {fmt(theory_band(sp), 3)}")
+        else:
+            text = (f"{label}theory m₁ = {fmt(sp.m1)} ({specs.UNTIED_LABEL}); no theory "
+                    "density for the LSTM (moments only, gated-cells.md 5.2): sample a "
+                    "network for the histogram")
         if p.log_samples is not None:
             s = sample_summary(p.log_samples)
             text += (f" · sample m₁ = {fmt(s['m1'])}, m₂ = {fmt(s['m2'])}, "
@@ -172,7 +196,8 @@ def update_panels(state: ViewState, fired: set[str] | None, drawn: dict | None,
     out: list[Any] = [no_update] * 7
     if fired is None or fired & parse.PHASE_DEPS or "phase" in redraw:
         out[0:4] = update_phase(state, drawn)
-    if fired is None or fired & parse.MEMORY_DEPS or "memory" in redraw:
+    memory = parse.MEMORY_DEPS | (parse.SIMULATION_DEPS if state.simulate else frozenset())
+    if fired is None or fired & memory or "memory" in redraw:
         out[4] = update_memory(state)
     if fired is None or fired & parse.SPECTRUM_DEPS or "spectrum" in redraw:
         out[5:7] = update_spectrum(state)

@@ -6,8 +6,10 @@ of one property. It reacts to:
 
 * the URL (page load or an opened permalink): decode, clamp, show notices;
 * the architecture radio: load that architecture's defaults and plane;
+* the "Compare with" dropdown: show a second cell (slider ranges become the union);
 * a click on the phase diagram: move the current point there;
-* the sample / clear buttons: switch the sampled-network overlay;
+* the sample / clear buttons: switch the sampled-network overlay (spectrum) and
+  the simulate / clear buttons the simulated real network (memory panel);
 * the preset dropdown (``theory/presets.py``) and the Reset button.
 
 Only values that change are sent (``no_update`` otherwise), so unchanged panels
@@ -22,13 +24,20 @@ from dash import Input, Output, State, no_update
 
 from components import ids, specs, url_state
 from components.callbacks import parse
-from components.controls import plane_value
+from components.controls import compare_options, plane_value, weight_options
 from components.layout import panels_class
 from components.viewstate import ViewState
 from theory import ParameterError, presets
 
-# "mode" comes as an Input; every other control is read as State.
+# "mode" (and "compare") come as Inputs; sync_state receives "compare" first among the
+# other controls (the order of parse.CONTROLS), every other control is read as State.
 _NAMES, _MODE_INPUT, _STATES = parse.dependencies({"mode"})
+_COMPARE_STATE = 0  # index of "compare" in _STATES (parse.CONTROLS[1])
+#: Controls that apply to some cells only: (state name, control id, wrapper id).
+SWITCHED = (("phi", ids.PHI, ids.PHI_WRAP),
+            *((n, ids.control(n), ids.wrap(n)) for n in specs.ADVANCED_SLIDERS),
+            ("gru_variant", ids.GRU_VARIANT, ids.GRU_VARIANT_WRAP),
+            ("closure", ids.CLOSURE, ids.CLOSURE_WRAP))
 
 
 def outputs() -> list[Output]:
@@ -36,7 +45,10 @@ def outputs() -> list[Output]:
     outs = [Output(i, p) for _, i, p in parse.CONTROLS]
     for name in specs.SLIDERS:
         outs += [Output(ids.control(name), "min"), Output(ids.control(name), "max")]
-    outs += [Output(ids.PHI, "disabled"), Output(ids.PHI_WRAP, "title"),
+    for _, control, wrapper in SWITCHED:
+        outs += [Output(control, "disabled"), Output(wrapper, "title")]
+    outs += [Output(ids.WEIGHTS, "options"), Output(ids.WEIGHTS_WRAP, "title"),
+             Output(ids.COMPARE, "options"),
              Output(ids.PANELS, "className"),
              Output(ids.NOTICE, "children"), Output(ids.NOTICE, "hidden"),
              Output(ids.READY, "data"),
@@ -45,15 +57,18 @@ def outputs() -> list[Output]:
 
 
 def inputs() -> list[Input]:
-    """URL, architecture, diagram click, the sample buttons, preset and reset."""
-    return [Input(ids.URL, "search"), *_MODE_INPUT, Input(ids.PHASE_GRAPH, "clickData"),
+    """URL, architecture, compared cell, diagram click, the sample and simulate buttons,
+    preset and reset."""
+    return [Input(ids.URL, "search"), *_MODE_INPUT, Input(ids.COMPARE, "value"),
+            Input(ids.PHASE_GRAPH, "clickData"),
             Input(ids.SAMPLE_BUTTON, "n_clicks"), Input(ids.CLEAR_BUTTON, "n_clicks"),
+            Input(ids.SIMULATE_BUTTON, "n_clicks"), Input(ids.SIMULATE_CLEAR, "n_clicks"),
             Input(ids.PRESET, "value"), Input(ids.RESET, "n_clicks")]
 
 
 def states() -> list[State]:
-    """Every control but the architecture (the old state)."""
-    return list(_STATES)
+    """Every control but the architecture and the compared cell (the old state)."""
+    return [st for i, st in enumerate(_STATES) if i != _COMPARE_STATE]
 
 
 def sync_state(trigger: str | None, search: str | None, mode: str | None,
@@ -76,10 +91,14 @@ def sync_state(trigger: str | None, search: str | None, mode: str | None,
         caption, clear_preset = "Reset to the start view.", None
     elif trigger == ids.MODE and mode in specs.MODES:
         new, ranges, notices = _switch_mode(old, mode), True, []
+    elif trigger == ids.COMPARE:  # old already holds the new cell: new ranges, clamped
+        new, ranges, notices = old, True, []
     elif trigger == ids.PHASE_GRAPH and click:
         new = _clicked(old, click)
     elif trigger in (ids.SAMPLE_BUTTON, ids.CLEAR_BUTTON):
         new = old.replace(sample=trigger == ids.SAMPLE_BUTTON)
+    elif trigger in (ids.SIMULATE_BUTTON, ids.SIMULATE_CLEAR):
+        new = old.replace(simulate=trigger == ids.SIMULATE_BUTTON)
     elif trigger in (None, ids.URL):
         new, notices = url_state.decode(search)
         ranges = True
@@ -103,18 +122,22 @@ def apply_preset(old: ViewState, name: str) -> tuple[ViewState, str]:
     except ParameterError as exc:
         return old, f"Preset not applied: {exc}"
     keep = {k: getattr(old, k) for k in ("phi", "weights", "T", "k", "n", "N", "seed",
-                                         "sample")}
+                                         "sample", "simulate")}
     changes = {k: v for k, v in values.items() if k != "mode"}
-    new = ViewState.default(values["mode"]).replace(**{**keep, **changes})
+    start = ViewState.default(values["mode"])
+    compare = old.compare if old.compare not in ("", values["mode"]) else ""
+    new = start.replace(compare=compare, **{**keep, **changes})
     p = presets.PRESETS[name]
     return new, f"{p.label}: {caption} Source: {p.source}."
 
 
 def _switch_mode(old: ViewState, mode: str) -> ViewState:
-    """Defaults and plane of ``mode``, keeping T, k, timescale, grid and sampling."""
+    """Defaults and plane of ``mode``, keeping the compared cell (unless it is ``mode``),
+    T, k, timescale, grid, sampling and simulation."""
     keep = {k: getattr(old, k) for k in ("phi", "weights", "T", "k", "field", "n",
-                                         "N", "seed", "sample")}
-    return ViewState.default(mode).replace(**keep)
+                                         "N", "seed", "sample", "simulate")}
+    compare = old.compare if old.compare != mode else ""
+    return ViewState.default(mode).replace(compare=compare, **keep)
 
 
 def _clicked(old: ViewState, click: dict) -> ViewState:
@@ -135,6 +158,7 @@ def control_values(s: ViewState) -> dict[str, Any]:
     """Value of each control (by state field) that shows ``s``."""
     out = {name: getattr(s, name) for name in parse.NAMES if name != "plane"}
     out["plane"] = plane_value(s.x, s.y)
+    out["compare"] = s.compare or specs.NO_COMPARE
     return out
 
 
@@ -145,13 +169,24 @@ def _outputs(old: ViewState, new: ViewState, ranges: bool,
     vals = [after[n] if ranges or after[n] != before[n] else no_update for n in parse.NAMES]
     rng: list[Any] = []
     for name in specs.SLIDERS:
-        lo, hi = specs.slider_range(new.mode, name)
+        lo, hi = specs.slider_range(new.ranges, name)
         rng += [lo, hi] if ranges else [no_update, no_update]
-    why = specs.DISABLED_WHY[new.mode].get("phi", "")
-    extra = ([bool(why), why or "φ: nonlinearity of the vanilla RNN", panels_class(new.mode)]
-             if ranges else [no_update] * 3)
+    extra = applicability(new) if ranges else [no_update] * (2 * len(SWITCHED) + 4)
     if notices is None:
         note = [no_update, no_update]
     else:
         note = [("Link: " + "; ".join(notices)) if notices else "", not notices]
     return (*vals, *rng, *extra, *note, True)
+
+
+def applicability(s: ViewState) -> list[Any]:
+    """Disabled flags and tooltips of the cell-specific controls, weight and compare
+    options, and the panel grid's class, for view ``s`` (``specs.disabled_why``)."""
+    why = specs.disabled_why(s.archs)
+    out: list[Any] = []
+    for name, _, _ in SWITCHED:
+        out += [name in why, why.get(name) or specs.APPLIES_TO[name]]
+    weights_why = ("" if s.gated else "Block-orthogonal W (one orthogonal matrix cut into "
+                   "gate blocks, Keras and Flax-nnx) applies to the GRU and the LSTM only")
+    return [*out, weight_options(s.gated), weights_why, compare_options(s.mode),
+            panels_class(s)]

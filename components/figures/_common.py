@@ -18,13 +18,15 @@ import numpy as np
 from components import specs
 
 #: Okabe-Ito colours (colour-blind safe), one per architecture.
-ARCH_COLOURS = {"vanilla": "#0072B2", "minimal": "#D55E00"}
-ARCH_DASH = {"vanilla": "solid", "minimal": "dash"}
+ARCH_COLOURS = {"vanilla": "#0072B2", "minimal": "#D55E00", "gru": "#009E73",
+                "lstm": "#CC79A7"}
+ARCH_DASH = {"vanilla": "solid", "minimal": "dash", "gru": "dot", "lstm": "dashdot"}
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13,
         "color": "#1a1a1a"}
 
 FIELD_HTML = {"xi_jac": "ξ<sub>jac</sub>", "xi_c": "ξ<sub>c</sub>", "xi_q": "ξ<sub>q</sub>"}
-CHI_HTML = {"vanilla": "χ<sub>1</sub>", "minimal": "χ<sub>J</sub>"}
+CHI_HTML = {"vanilla": "χ<sub>1</sub>", "minimal": "χ<sub>J</sub>", "gru": "χ<sub>jac</sub>",
+            "lstm": "χ<sub>jac</sub>"}
 
 
 def plain(arr: np.ndarray, sig: int = 6) -> list:

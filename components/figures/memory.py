@@ -7,6 +7,9 @@ and the line xi = T/k drawn (the trainable side is above it).
 Right: C_t and q_t/q* of two sequences started from h_0 = 0 (theory.md 3.1-3.2,
 4.1-4.2), each with the linearised prediction
 ``X* + (X_1 - X*) exp(-(t - 1)/xi)`` (dotted), xi = xi_c for C and xi_q for q.
+GRU and LSTM curves are named "untied mean field" (gated-cells.md 2.3). With the
+"simulate a real network" overlay, q_t/q* and C_t measured on a tied network of
+width N (``theory.simulate``) are drawn as markers over the mean-field curves.
 """
 
 from __future__ import annotations
@@ -43,18 +46,20 @@ def memory_figure(panels: Sequence[Any], view: Any, key: str) -> dict:
     for p in panels:
         data += _cut_traces(p, view, x0, prefix)
         data += _trajectory_traces(p, prefix)
+        data += simulation_traces(p, view)
         shapes_i, notes_i = _critical_marks(p, view)
         shapes += shapes_i
         annotations += notes_i
     data += legend_traces([p.arch for p in panels])
+    data += caveat_traces(panels)
     shapes += _reference_shapes(view, x0)
-    annotations += _titles(view)
+    annotations += _titles(view, panels)
     layout = base_layout(
         memory_meta(panels, view, key), shapes=shapes, annotations=annotations,
         margin={"l": 56, "r": 12, "t": 30, "b": 46}, hovermode="closest",
         legend={"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.09,
                 "yanchor": "bottom", "font": {"size": 11}},
-        xaxis=axis(param_html(view.x), log=view.x in specs.LOG_AXES[view.mode],
+        xaxis=axis(param_html(view.x), log=view.x in specs.LOG_AXES[view.ranges],
                    domain=[0.0, 0.44], anchor="y"),
         yaxis=axis("ξ (log scale)", log=True, anchor="x", dtick=1),
         xaxis2=axis("t", domain=[0.55, 1.0], anchor="y2"),
@@ -68,9 +73,14 @@ def memory_meta(panels: Sequence[Any], view: Any, key: str) -> dict:
     pts = []
     for p in panels:
         tr = p.trajectory
-        pts.append({"arch": p.arch, **{f: json_number(getattr(p.point, f))
-                                       for f in ("xi_c", "xi_jac", "xi_q")},
-                    "C_T": json_number(float(tr.C[-1])), "q_T": json_number(float(tr.q[-1]))})
+        entry = {"arch": p.arch, **{f: json_number(getattr(p.point, f))
+                                    for f in ("xi_c", "xi_jac", "xi_q")},
+                 "C_T": json_number(float(tr.C[-1])), "q_T": json_number(float(tr.q[-1]))}
+        sim = getattr(p, "simulation", None)
+        if sim is not None:
+            entry["simulated"] = {"N": sim.N, "C_T": json_number(float(sim.C[-1])),
+                                  "q_T": json_number(float(sim.q[-1]))}
+        pts.append(entry)
     return {"panel": "memory", "key": key, "x": getattr(view, view.x), "T": view.T,
             "points": pts}
 
@@ -87,14 +97,58 @@ def legend_traces(archs: Sequence[str]) -> list[dict]:
              "line": {"color": ARCH_COLOURS[a], "width": 5}} for a in archs]
 
 
+def caveat_traces(panels: Sequence[Any]) -> list[dict]:
+    """Legend-only entries: gated curves are the untied mean field; the markers a
+    simulated tied network (gated-cells.md 2.3)."""
+    out = []
+    if any(p.arch in specs.UNTIED for p in panels):
+        out.append({"type": "scatter", "mode": "lines", "x": [None], "y": [None],
+                    "name": ("GRU/LSTM: " if len(panels) > 1 else "") + "untied mean field",
+                    "hoverinfo": "skip", "line": {"color": "#777", "width": 2}})
+    sims = [p.simulation for p in panels if getattr(p, "simulation", None) is not None]
+    if sims:
+        out.append({"type": "scatter", "mode": "markers", "x": [None], "y": [None],
+                    "name": f"○ C<sub>t</sub>, □ q<sub>t</sub>/q*: real network "
+                            f"(tied W, N = {sims[0].N})", "hoverinfo": "skip",
+                    "marker": {"color": "#777", "symbol": "circle-open", "size": 7}})
+    return out
+
+
 def _name(p: Any, text: str, prefix: bool) -> str:
-    return (specs.ARCH_LABELS[p.arch] + ": " if prefix else "") + text
+    untied = f" ({specs.UNTIED_LABEL})" if p.arch in specs.UNTIED else ""
+    return (specs.ARCH_LABELS[p.arch] + ": " if prefix else "") + text + untied
+
+
+def simulation_traces(p: Any, view: Any) -> list[dict]:
+    """q_t/q* and C_t measured on the simulated tied network (markers), if any.
+
+    q_t is divided by the mean-field q* so it shares the axis with the theory curve.
+    """
+    sim = getattr(p, "simulation", None)
+    if sim is None:
+        return []
+    t = np.asarray(sim.t, dtype=float)
+    q_star = p.point.q_star if p.point.exists else math.nan
+    colour = ARCH_COLOURS[p.arch]
+    label = (f"real {specs.ARCH_LABELS[p.arch]} (tied W, N = {sim.N}, seed {view.seed})")
+    out = []
+    for sym, y, symbol in (("C<sub>t</sub>", np.asarray(sim.C, float), "circle-open"),
+                           ("q<sub>t</sub>/q*", np.asarray(sim.q, float) / q_star,
+                            "square-open")):
+        out.append({"type": "scatter", "mode": "markers", "x": plain(t), "y": plain(y),
+                    "name": f"{label}: {sym}", "xaxis": "x2", "yaxis": "y2",
+                    "showlegend": False, "meta": "simulated",
+                    "marker": {"color": colour, "size": 5, "symbol": symbol},
+                    "hovertemplate": f"t = %{{x}}<br>{sym} = %{{y:.4g}}<extra>{label}</extra>"})
+    return out
 
 
 def _cut_traces(p: Any, view: Any, x0: float, prefix: bool) -> list[dict]:
     colour = ARCH_COLOURS[p.arch]
     out = []
     for f in ("xi_c", "xi_jac", "xi_q"):
+        if f not in p.cut.fields:  # xi_c of a costly cut (compute.costly_c)
+            continue
         y = np.asarray(p.cut[f], dtype=float)[0]
         y = np.where(np.isfinite(y) & (y > 0), y, np.nan)
         width = 3.0 if f == view.field else 1.6
@@ -172,8 +226,8 @@ def _critical_marks(p: Any, view: Any) -> tuple[list[dict], list[dict]]:
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": xc, "x1": xc,
                        "y0": 0, "y1": 1, "line": {"color": ARCH_COLOURS[p.arch],
                                                   "width": 1.2, "dash": "dashdot"}})
-        notes.append({"x": math.log10(xc) if view.x in specs.LOG_AXES[view.mode] else xc,
-                      "y": 0.02 + 0.09 * j + (0.18 if p.arch == "minimal" else 0),
+        notes.append({"x": math.log10(xc) if view.x in specs.LOG_AXES[view.ranges] else xc,
+                      "y": 0.02 + 0.09 * j + (0.18 if p.arch != view.archs[0] else 0),
                       "xref": "x", "yref": "paper", "showarrow": False, "xanchor": "left",
                       "text": f" {CHI_HTML[p.arch]} = 1 at {fmt(xc, 3)}",
                       "font": {"size": 11, "color": ARCH_COLOURS[p.arch]},
@@ -196,11 +250,12 @@ def _reference_shapes(view: Any, x0: float) -> list[dict]:
 KEY_SEP = "   "
 
 
-def _titles(view: Any) -> list[dict]:
+def _titles(view: Any, panels: Sequence[Any] = ()) -> list[dict]:
     tk = view.T / view.k
     common = {"xref": "paper", "yref": "paper", "showarrow": False, "yanchor": "bottom",
               "font": {"size": 13}, "name": "title-key"}
-    return [
+    costly = [p.arch for p in panels if "xi_c" not in p.cut.fields]
+    out = [
         {**common, "x": 0.0, "y": 1.0, "xanchor": "left",
          "text": f"<b>ξ along {param_html(view.x)}</b>{KEY_SEP}─ ξ<sub>c</sub>   ╌ "
                  "ξ<sub>jac</sub>   ┈ ξ<sub>q</sub>   │ current"},
@@ -211,3 +266,12 @@ def _titles(view: Any) -> list[dict]:
          "yanchor": "bottom", "showarrow": False, "font": {"size": 11, "color": "#444"},
          "text": f"ξ = T/k = {fmt(tk, 3)}"},
     ]
+    if costly:  # top left of the cut, where xi is small
+        out.append({"xref": "x domain", "yref": "paper", "x": 0.01, "y": 0.98,
+                    "xanchor": "left", "yanchor": "top", "showarrow": False,
+                    "name": "memory-note", "font": {"size": 11, "color": "#444"},
+                    "bgcolor": "rgba(255,255,255,0.8)",
+                    "text": "ξ<sub>c</sub> left out: costly for the reset-after GRU<br>"
+                            "at Σ > 0 or σ<sub>b</sub> > 0 (ξ<sub>jac</sub>, ξ<sub>q</sub> "
+                            "shown)"})
+    return out

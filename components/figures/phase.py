@@ -13,7 +13,14 @@ order:
    1-2 s per redraw of a 150x150 grid with gaps on this machine);
 3.-4. the chi_jac = 1 critical line (white casing under a black line, so it
    survives greyscale printing);
-5.-6. the minimalRNN saddle-node line (casing + black dots).
+5.-6. the saddle-node line of the minimalRNN and the GRU (casing + black dots);
+7. the outline of the region where real (tied) GRUs and LSTMs deviate from the
+   untied mean field (gated-cells.md eq. 2.5; empty for the other cells);
+8. the framework defaults of the cell (gated-cells.md 7), labelled diamonds
+   (:mod:`components.figures.markers`).
+
+Gated cells' titles say "untied mean field" (gated-cells.md 2.3), and the status
+line under a title warns where real networks deviate at the current point.
 
 The current point is a pair of layout annotations (a black star under a white
 one), not a trace: moving an annotation redraws no trace, so the heatmap is not
@@ -35,6 +42,7 @@ import contourpy
 import numpy as np
 
 from components import specs
+from components.figures import markers
 from components.figures._common import (
     CHI_HTML,
     FIELD_HTML,
@@ -45,9 +53,10 @@ from components.figures._common import (
     param_html,
     plain,
 )
+from theory.types import GATES
 
-TRACES_PER_PANEL = 7
-HEATMAP, BISTABLE, TK_LINE, CRIT_CASE, CRIT, SADDLE_CASE, SADDLE = range(7)
+TRACES_PER_PANEL = 9
+HEATMAP, BISTABLE, TK_LINE, CRIT_CASE, CRIT, SADDLE_CASE, SADDLE, TIED, FRAMEWORKS = range(9)
 XI_LOG_RANGE = (-1.0, 3.0)  # colour scale spans xi = 0.1 .. 1000 (clipped beyond)
 #: z values (below the data range) of the cells without a finite xi.
 Z_NO_FIXED_POINT, Z_INFINITE = -2.5, -1.5
@@ -63,6 +72,12 @@ def phase_figure(panels: Sequence[Any], view: Any, key: str) -> dict:
     data: list[dict] = []
     for i, p in enumerate(panels):
         data += _panel_traces(p, view, i)
+    seen: set[str] = set()
+    for trace in data:  # one legend entry per name over both panels
+        if trace.get("showlegend") and trace.get("name") in seen:
+            trace["showlegend"] = False
+        elif trace.get("showlegend"):
+            seen.add(trace.get("name", ""))
     fig = {"data": data, "layout": _layout(panels, view)}
     updates = contour_updates(panels, view) + point_updates([p.point for p in panels], view,
                                                             key)
@@ -97,7 +112,7 @@ def point_updates(points: Sequence[Any], view: Any, key: str) -> list[tuple[tupl
 def phase_meta(view: Any, n: int) -> dict:
     """What assets/app.js needs to move the stars (kept in the state annotation)."""
     return {"panel": "phase", "marker_ann": [[2 * i, 2 * i + 1] for i in range(n)],
-            "log": [view.x in specs.LOG_AXES[view.mode], view.y in specs.LOG_AXES[view.mode]],
+            "log": [view.x in specs.LOG_AXES[view.ranges], view.y in specs.LOG_AXES[view.ranges]],
             "plane": [view.x, view.y], "field": view.field}
 
 
@@ -108,7 +123,7 @@ def phase_state(points: Sequence[Any], view: Any, key: str) -> dict:
         "x": getattr(view, view.x), "y": getattr(view, view.y),
         "points": [{"arch": p.params.arch, "xi": json_number(getattr(p, view.field)),
                     "chi_jac": json_number(p.chi_jac), "exists": p.exists,
-                    "phase": p.phase} for p in points],
+                    "phase": p.phase, "tied_warning": p.tied_warning} for p in points],
     }
 
 
@@ -207,7 +222,9 @@ def _panel_traces(p: Any, view: Any, i: int) -> list[dict]:
           "hoverinfo": "skip", "showlegend": i == 0, "legendgroup": "tk", **axes}
     return [heat, _bistable_trace(g, axes, i), tk,
             *_line_traces(p.lines, "chi_jac", axes, i, arch),
-            *_line_traces(p.lines, "saddle_node", axes, i, arch)]
+            *_line_traces(p.lines, "saddle_node", axes, i, arch),
+            markers.tied_trace(g, view, axes, show_legend=True),
+            markers.framework_trace(getattr(p, "defaults", ()), view, axes, show_legend=True)]
 
 
 def hover_text(xi: np.ndarray, exists: np.ndarray) -> list[list[str]]:
@@ -264,7 +281,7 @@ def _line_traces(lines: Sequence[Any], kind: str, axes: dict, i: int, arch: str)
     line = {"type": "scatter", "mode": "lines", "x": xs, "y": ys, "name": name,
             "line": {"color": "black", "width": 2.5, "dash": dash},
             "hovertemplate": f"{name}<extra></extra>", "legendgroup": kind,
-            "showlegend": bool(xs) and (i == 0 or arch == "minimal"), **axes}
+            "showlegend": bool(xs) and (i == 0 or arch != "vanilla"), **axes}
     return [case, line]
 
 
@@ -272,7 +289,7 @@ def _layout(panels: Sequence[Any], view: Any) -> dict:
     n = len(panels)
     domains = [[0.0, 1.0]] if n == 1 else [[0.0, 0.45], [0.55, 1.0]]
     layout = base_layout(
-        None, uirevision=f"{view.mode}-{view.x}-{view.y}",
+        None, uirevision=f"{view.mode}-{view.compare}-{view.x}-{view.y}",
         clickmode="event", hovermode="closest", showlegend=True,
         margin={"l": 50, "r": 6, "t": 24, "b": 40},
         # grey enough for the white T = k xi dashes and the black lines both to show
@@ -287,8 +304,8 @@ def _layout(panels: Sequence[Any], view: Any) -> dict:
 
 
 def _plane_axis(view: Any, name: str, **extra: Any) -> dict:
-    lo, hi = specs.slider_range(view.mode, name)
-    log = name in specs.LOG_AXES[view.mode]
+    lo, hi = specs.slider_range(view.ranges, name)
+    log = name in specs.LOG_AXES[view.ranges]
     rng = [math.log10(lo), math.log10(hi)] if log else [lo, hi]
     return axis(param_html(name), log=log, range=rng, showgrid=False, **extra)
 
@@ -296,9 +313,9 @@ def _plane_axis(view: Any, name: str, **extra: Any) -> dict:
 def star_annotations(view: Any, i: int) -> list[dict]:
     """The current-point marker of panel ``i``: a black star under a white one."""
     x, y = getattr(view, view.x), getattr(view, view.y)
-    if view.x in specs.LOG_AXES[view.mode]:
+    if view.x in specs.LOG_AXES[view.ranges]:
         x = math.log10(x)
-    if view.y in specs.LOG_AXES[view.mode]:
+    if view.y in specs.LOG_AXES[view.ranges]:
         y = math.log10(y)
     s = _suffix(i)
     common = {"x": x, "y": y, "xref": "x" + s, "yref": "y" + s, "showarrow": False,
@@ -317,13 +334,15 @@ def _annotations(points: Sequence[Any], view: Any, key: str) -> list[dict]:
         arch = p.params.arch
         x_mid = 0.5 if n == 1 else (0.225, 0.775)[i]
         title = specs.ARCH_LABELS[arch] + (f" ({specs.PHI_LABELS[view.phi]})"
-                                           if arch == "vanilla" else "")
+                                           if arch == "vanilla" else
+                                           f" ({specs.UNTIED_LABEL})" if arch in GATES
+                                           else "")
         out.append({"text": f"<b>{title}</b>: {FIELD_HTML[view.field]} = "
                             f"{fmt(getattr(p, view.field), 4 if n == 1 else 3)} at ★",
                     "x": x_mid, "y": 1.0, "xref": "paper", "yref": "paper",
                     "xanchor": "center", "yanchor": "bottom", "showarrow": False,
                     "font": {"size": 13 if n == 1 else 12}})
-        status = _status(p)
+        status = _status(p, view)
         if status:
             out.append({"text": status, "x": x_mid, "y": 0.97, "xref": "paper",
                         "yref": "paper", "xanchor": "center", "yanchor": "top",
@@ -333,10 +352,17 @@ def _annotations(points: Sequence[Any], view: Any, key: str) -> list[dict]:
     return out
 
 
-def _status(p: Any) -> str:
-    """Warning shown on the plot when the current point is special."""
+def _status(p: Any, view: Any = None) -> str:
+    """Warning shown on the plot when the current point is special, or its grid coarse."""
     if not p.exists:
         return "No stable fixed point at ★: q<sub>t</sub> grows without bound"
     if p.bistable:
         return f"Bistable at ★: showing the {p.branch} branch reached from h<sub>0</sub> = 0"
+    if p.tied_warning:
+        return (f"Real (tied) networks deviate at ★ (ρ<sub>tied</sub> = {fmt(p.rho_tied, 2)}): "
+                "see the read-out")
+    if view is not None and p.params.arch == "lstm" and p.params.closure == "gc4" and \
+            view.n > specs.GC4_GRID_MAX:
+        return (f"GC4 closure: grid {specs.GC4_GRID_MAX} × {specs.GC4_GRID_MAX} "
+                "(costly per point)")
     return ""

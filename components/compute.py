@@ -44,7 +44,7 @@ from theory.types import GATES
 from theory.warm import step_key
 
 #: Grid fields the phase diagram needs besides the timescale shown.
-PHASE_FIELDS = ("chi_jac", "exists", "bistable", "branch_high")
+PHASE_FIELDS = ("chi_jac", "tau_jac", "exists", "bistable", "branch_high")
 #: Extra grid field of the gated cells: the tied-network indicator (gated-cells.md 2.5).
 TIED_FIELDS = ("rho_tied",)
 CUT_FIELDS = ("xi_c", "xi_jac", "xi_q", "chi_jac", "exists")

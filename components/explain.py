@@ -38,6 +38,10 @@ $\partial h_t/\partial h_{t-1}$) governs **gradients**; $\xi_c$ governs the **me
 input difference.
 The white dashed curve $T = k\,\xi$ marks where training should still work ($k = 6$ after
 Schoenholz et al. 2017; the paper's $k$ is unverified).
+On the chaotic side $\xi_{\rm jac}=\infty$, yet gradients *grow* by $\chi_{\rm jac}$ per step:
+there the ξ_jac diagram shows the growth time $\tau_{\rm jac} = 1/\ln\chi_{\rm jac}$ (hover says
+which), so the trainable band $T < k\,\tau_{\rm jac}$, $\tau_{\rm jac}=1/|\ln\chi_{\rm jac}|$,
+closes around the critical line from both sides.
 
 **Why the gate helps.** The vanilla RNN is critical only on the *line* $\chi_1 = 1$; with
 independent inputs (Σ < 1) ξ_c stays finite everywhere. In the minimalRNN a large gate bias $\mu_b$
@@ -82,7 +86,8 @@ Its mean square is exact in mean field: $m_1 = \chi^T$.
     "readout": ("What are these?", r"""
 Fixed points of the mean-field maps at ★: $q^*$ (pre-activation variance),
 $c^*$ (correlation between two input sequences), and their slopes $\chi$.
-Each timescale is $\xi = -1/\ln\chi$, shown as ∞ when $\chi \ge 1$.
+Each timescale is $\xi = -1/\ln\chi$, shown as ∞ when $\chi \ge 1$; "T < k·τ_jac"
+uses $\tau_{\rm jac} = 1/|\ln\chi_{\rm jac}|$, the growth time of gradients when chaotic.
 Vanilla:
 $$q_t = \sigma_w^2\,\mathbb E[\phi(\sqrt{q_{t-1}}z)^2] + \sigma_v^2R + \sigma_b^2 .$$
 \[DER, theory.md §3\]

@@ -68,7 +68,11 @@ def readout_html(points: Sequence[Any], view: Any) -> str:
                          [CLOSURE_TEXT[p.params.closure] if p.params.arch == "lstm" else "—"
                           for p in points]))
     rows.append(_row("phase", "", [_phase_text(p) for p in points]))
-    rows.append(_row(f"T &lt; k·ξ<sub>{view.field[3:]}</sub>",
+    jac = view.field == "xi_jac"
+    label = "T &lt; k·τ<sub>jac</sub>" if jac else f"T &lt; k·ξ<sub>{view.field[3:]}</sub>"
+    rows.append(_row(label,
+                     "predicted trainable (Schoenholz et al. 2017); τ_jac = 1/|ln χ_jac|: ξ_jac "
+                     "when ordered, the gradients' growth time when chaotic" if jac else
                      "predicted trainable (Schoenholz et al. 2017)",
                      [_trainable_text(p, view) for p in points]))
     table = (f'<table class="readout-table"><thead><tr><th></th>{head}</tr></thead>'
@@ -130,7 +134,9 @@ def _phase_text(p: Any) -> str:
 
 
 def _trainable_text(p: Any, view: Any) -> str:
-    xi = getattr(p, view.field)
+    """T against k times the shown timescale; for xi_jac the two-sided tau_jac, so a
+    chaotic network (gradients growing like chi_jac^T) is not called trainable."""
+    xi = p.tau_jac if view.field == "xi_jac" else getattr(p, view.field)
     if not p.exists or xi != xi:
         return "n/a"
     bound = view.k * xi

@@ -286,3 +286,36 @@ def test_message_figure_says_why():
     long = message_figure("word " * 40, {"key": "?x"})["layout"]["annotations"][0]["text"]
     assert all(len(line) <= 48 for line in long.split("<br>"))  # wrapped to fit a panel
     assert fig["layout"]["meta"]["key"] == "?x"
+
+
+def test_chaotic_side_shows_the_growth_time_and_is_not_called_trainable():
+    """Vanilla tanh at sigma_w = 2.5, sigma_b = 0.2, sigma_v = 0.5 is chaotic (chi_jac = 1.54):
+    gradients grow like chi_jac^T, so T = 50 is not trainable with k = 6 (tau = 1/ln 1.54 =
+    2.3 steps); the xi_jac diagram shows that growth time, not a flat "infinity", and the
+    T = k tau contour closes around the critical line from both sides."""
+    import theory
+    from components import compute
+    from components.figures.phase import Z_INFINITE, heat_values, level_lines
+    from components.readout import readout_html
+
+    view = ViewState.default().replace(sigma_w=2.5, sigma_b=0.2, sigma_v=0.5, T=50, k=6.0)
+    p = theory.point(view.params("vanilla"))
+    assert p.chi_jac > 1.5 and math.isinf(p.xi_jac)
+    assert p.tau_jac == pytest.approx(1 / math.log(p.chi_jac), rel=1e-12)
+    html = readout_html([p], view)
+    assert "k·τ<sub>jac</sub>" in html and f"no: 50 vs {6 * p.tau_jac:.4g}" in html
+    g = theory.grid(view.params("vanilla"), x=("sigma_w", np.linspace(0.5, 4.0, 36)),
+                    y=("sigma_b", np.linspace(0.0, 1.0, 5)), fields=compute.PHASE_FIELDS + (
+                        "xi_jac",))
+    chaotic = np.asarray(g["chi_jac"]) > 1.0
+    z = heat_values(g, "xi_jac")
+    assert chaotic.any() and not (z[chaotic] == Z_INFINITE).any()
+    np.testing.assert_allclose(z[chaotic], np.clip(np.log10(g["tau_jac"][chaotic]), -1, 3))
+    level = math.log10(50 / 6)
+    for row, row_chaotic in zip(np.log10(g["tau_jac"]), chaotic, strict=True):
+        above = row > level  # trainable band: a run of cells around sigma_c
+        assert above.any() and not above[0] and not above[-1]
+        assert np.diff(above.astype(int)).tolist().count(1) == 1  # one band, closed on
+        assert row_chaotic[above].any() and (~row_chaotic[above]).any()  # both sides
+    xs, _ = level_lines(g, "xi_jac", level)
+    assert sum(x is None for x in xs) >= 2  # the contour: one line each side

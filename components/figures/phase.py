@@ -127,6 +127,15 @@ def phase_state(points: Sequence[Any], view: Any, key: str) -> dict:
     }
 
 
+def shown_timescale(g: Any, field: str) -> np.ndarray:
+    """The timescale the diagram shows for ``field``: for xi_jac the two-sided
+    tau_jac = 1/|ln chi_jac| (xi_jac in the ordered phase; in the chaotic phase, where
+    xi_jac = inf, the time over which gradients grow e-fold), else the field itself."""
+    if field == "xi_jac" and "tau_jac" in getattr(g, "fields", ("tau_jac",)):
+        return np.asarray(g["tau_jac"], dtype=float)
+    return np.asarray(g[field], dtype=float)
+
+
 def level_lines(g: Any, field: str, level: float) -> tuple[list, list]:
     """Polylines (None-separated x, y lists) where log10 of ``g[field]`` = ``level``.
 
@@ -147,7 +156,7 @@ def level_lines(g: Any, field: str, level: float) -> tuple[list, list]:
 
 def heat_values(g: Any, field: str) -> np.ndarray:
     """Heatmap z: log10 xi clipped to the colour range, greys' codes elsewhere."""
-    xi = np.asarray(g[field], dtype=float)
+    xi = shown_timescale(g, field)
     exists = np.asarray(g["exists"]) == 1.0
     z = np.clip(_log_xi(g, field), *XI_LOG_RANGE)
     z = np.where(exists & np.isinf(xi), Z_INFINITE, z)
@@ -185,7 +194,7 @@ def colour_settings(view: Any, show_scale: bool) -> dict:
 
 
 def _log_xi(g: Any, field: str) -> np.ndarray:
-    xi = np.asarray(g[field], dtype=float)
+    xi = shown_timescale(g, field)
     ok = (np.asarray(g["exists"]) == 1.0) & np.isfinite(xi) & (xi > 0)
     return np.where(ok, np.log10(np.where(ok, xi, 1.0)), np.nan)
 
@@ -204,14 +213,16 @@ def _suffix(i: int) -> str:
 def _panel_traces(p: Any, view: Any, i: int) -> list[dict]:
     g, arch = p.grid, p.arch
     axes = {"xaxis": "x" + _suffix(i), "yaxis": "y" + _suffix(i)}
-    xi = np.asarray(g[view.field], dtype=float)
+    xi = shown_timescale(g, view.field)
     exists = np.asarray(g["exists"]) == 1.0
+    chaotic = exists & (np.asarray(g["chi_jac"], dtype=float) > 1.0)
     xl, yl, fl = param_html(g.x_name), param_html(g.y_name), FIELD_HTML[view.field]
     z = np.round(heat_values(g, view.field), 3)  # colour only: 0.2 % in xi
     heat = {
         "type": "heatmap", "x": plain(g.x, 8), "y": plain(g.y, 8),
         "z": [[None if v != v else v for v in row] for row in z.tolist()],
-        "text": hover_text(xi, exists), **colour_settings(view, show_scale=i == 0),
+        "text": hover_text(xi, exists, chaotic if view.field == "xi_jac" else None),
+        **colour_settings(view, show_scale=i == 0),
         "showlegend": False,
         "name": arch,
         "hovertemplate": (f"{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>{fl} = "
@@ -227,15 +238,21 @@ def _panel_traces(p: Any, view: Any, i: int) -> list[dict]:
             markers.framework_trace(getattr(p, "defaults", ()), view, axes, show_legend=True)]
 
 
-def hover_text(xi: np.ndarray, exists: np.ndarray) -> list[list[str]]:
-    """xi of each cell as text: 4 significant digits, ∞, or 'no stable fixed point'."""
-    def cell(v: float, ok: bool) -> str:
+def hover_text(xi: np.ndarray, exists: np.ndarray,
+               chaotic: np.ndarray | None = None) -> list[list[str]]:
+    """xi of each cell as text: 4 significant digits, ∞, or 'no stable fixed point';
+    a chaotic cell of the xi_jac diagram shows its growth time instead of ∞."""
+    def cell(v: float, ok: bool, grows: bool) -> str:
         if not ok:
             return "no stable fixed point"
+        if grows and math.isfinite(v):
+            return f"∞ (chaotic: gradients grow e-fold every 1/ln χ = {v:.4g} steps)"
         return "∞" if v == math.inf else "n/a" if v != v else f"{v:.4g}"
 
-    return [[cell(v, ok) for v, ok in zip(row_xi, row_ok, strict=True)]
-            for row_xi, row_ok in zip(xi.tolist(), exists.tolist(), strict=True)]
+    flags = np.zeros_like(exists, dtype=bool) if chaotic is None else chaotic
+    return [[cell(v, ok, c) for v, ok, c in zip(row_xi, row_ok, row_c, strict=True)]
+            for row_xi, row_ok, row_c in zip(xi.tolist(), exists.tolist(), flags.tolist(),
+                                             strict=True)]
 
 
 def bistable_outline(g: Any) -> tuple[list, list]:

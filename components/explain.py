@@ -36,8 +36,9 @@ $$\xi = -\frac{1}{\ln \chi}\ \text{steps}.$$
 $\xi_{\rm jac}$ (from $\chi_{\rm jac}$, the mean squared singular value of
 $\partial h_t/\partial h_{t-1}$) governs **gradients**; $\xi_c$ governs the **memory** of an
 input difference.
-The white dashed curve $T = k\,\xi$ marks where training should still work ($k = 6$ after
-Schoenholz et al. 2017; the paper's $k$ is unverified).
+The white dashed curve $T = k\,\xi$ marks where training should still work: by default $k$
+is the one measured for this architecture (the Trainability panel, where a map is shipped),
+else $k = 6$ after Schoenholz et al. 2017 (the paper's $k$ is unverified).
 On the chaotic side $\xi_{\rm jac}=\infty$, yet gradients *grow* by $\chi_{\rm jac}$ per step:
 there the ξ_jac diagram shows the growth time $\tau_{\rm jac} = 1/\ln\chi_{\rm jac}$ (hover says
 which), so the trainable band $T < k\,\tau_{\rm jac}$, $\tau_{\rm jac}=1/|\ln\chi_{\rm jac}|$,

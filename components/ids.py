@@ -93,3 +93,18 @@ def wrap(name: str) -> str:
 def download(panel: str, fmt: str) -> str:
     """Id of the button downloading figure ``panel`` as ``fmt`` ("svg" or "png")."""
     return f"download-{panel}-{fmt}"
+
+
+# The trainability panel (components/trainability_panel.py, callbacks/trainability.py)
+TRAIN_GRAPH = "train-graph"
+TRAIN_MAP = "train-map"  # which shipped map ("auto": the current architecture's)
+TRAIN_STEP = "train-step"  # which checkpoint (training budget; "last" by default)
+TRAIN_VIEW = "train-view"  # "map" or "scatter" (measured vs predicted)
+TRAIN_CAPTION = "train-caption"
+TRAIN_CSV = "train-csv"
+TRAIN_JSON = "train-json"
+TRAIN_DOWNLOAD = "train-download"
+TRAIN_READY = "train-ready"  # dcc.Store: the panel's controls were restored from the URL
+TRAIN_URL_SINK = "train-url-sink"  # dcc.Store written by the clientside URL writer
+TRAIN_NOTICES = "train-notices"  # dcc.Store: what the URL's panel keys got wrong
+TRAIN_POLL = "train-poll"  # dcc.Interval: on while the theory curves wait for the start-up

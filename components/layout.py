@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from components import controls, explain, export, ids, specs, url_state
+from components import controls, explain, export, ids, specs, trainability_panel, url_state
 from components.callbacks import parse
 from components.figures import message_figure
 from components.viewstate import ViewState
@@ -233,4 +233,5 @@ def _panels() -> list:
         _panel("Memory depth", [_graph(ids.MEMORY_GRAPH, "Memory depth along a cut and "
                                                          "the trajectories C_t, q_t")],
                "memory", simulate_tools),
+        trainability_panel.panel(GRAPH_CONFIG),  # below the others; only reads shipped maps
     ]

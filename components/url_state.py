@@ -42,14 +42,20 @@ FIELD_OF = {"arch": "mode", "vs": "compare", "xi": "field", "gv": "gru_variant",
             "cl": "closure", "sim": "simulate"}
 NO_COMPARE = specs.NO_COMPARE
 _FLAGS01 = ("sample", "sim")
+#: Keys of the trainability panel's own controls (map, checkpoint, view; decoded by
+#: components/trainability_panel.py). Not part of the view: decode skips them and
+#: assets/app.js keeps them in the address bar like the flags below.
+PANEL_KEYS = ("tmap", "tstep", "tview")
 #: Display flags of presentation mode (not part of the view; ``assets/app.js``
-#: keeps them in the address bar, ``assets/present.js`` applies them). Adding
-#: them extended the whitelist of schema version 1: older links still load.
-FLAG_KEYS = ("present", "theme", "hide")
+#: keeps them in the address bar, ``assets/present.js`` applies them), and the
+#: panel keys. Adding them extended the whitelist of schema version 1: older links
+#: still load.
+FLAG_KEYS = ("present", "theme", "hide", *PANEL_KEYS)
 THEMES = ("light", "dark")
 #: Names ``hide=`` accepts: the explanations, side-bar sections, panels, controls.
 HIDEABLE = ("explanations", "presets", "export", "phase", "spectrum", "readout", "memory",
-            "arch", "phi", "weights", *specs.SLIDERS, "plane", "xi", "n", "N", "seed")
+            "arch", "phi", "weights", *specs.SLIDERS, "plane", "xi", "n", "N", "seed",
+            "trainability")
 _CHOICES = {"phi": PHIS, "weights": specs.WEIGHTS, "xi": tuple(f[3:] for f in specs.FIELDS),
             "gv": GRU_VARIANTS, "cl": CLOSURES}
 

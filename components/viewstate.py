@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components import specs
+from components.trainability_maps import default_k
 from theory import PHIS, Params
 from theory.types import CLOSURES, GATES, GRU_VARIANTS
 
@@ -99,7 +100,8 @@ class ViewState:
             return cls(mode=specs.LEGACY_BOTH[0], compare=specs.LEGACY_BOTH[1], x=x, y=y,
                        **specs.default_values(specs.LEGACY_BOTH[1]))
         x, y = specs.DEFAULT_PLANE[mode]
-        return cls(mode=mode, x=x, y=y, **specs.default_values(mode))
+        # k: the measured k of the mode's architecture when a map of it is shipped
+        return cls(mode=mode, x=x, y=y, k=default_k(mode), **specs.default_values(mode))
 
     @property
     def archs(self) -> tuple[str, ...]:

@@ -138,7 +138,7 @@ def test_present_button_and_keys_switch_mode_link_and_figures(page):
     page.wait_for_timeout(600)  # the phase legend is placed after the first draw
     check_presentation_layout(page)
     # a quiet page: nothing redraws while nobody touches it (1.5 s, 3 graphs)
-    assert page.evaluate(DRAWS_JS, 1500) == {g: 0 for g in GRAPHS}
+    assert page.evaluate(DRAWS_JS, 1500) == {g: 0 for g in (*GRAPHS, "train-graph")}
     page.screenshot(path=str(ARTIFACTS / "present-light.png"))
     # P (the button has the focus) leaves, P comes back, Escape leaves
     page.keyboard.press("p")
@@ -175,7 +175,7 @@ def test_present_link_drawer_slider_and_escape_order(page):
     fonts_are(page, PRESENT_FONT)
     page.wait_for_timeout(600)
     check_presentation_layout(page)
-    assert page.evaluate(DRAWS_JS, 1500) == {g: 0 for g in GRAPHS}
+    assert page.evaluate(DRAWS_JS, 1500) == {g: 0 for g in (*GRAPHS, "train-graph")}
     page.screenshot(path=str(ARTIFACTS / "present-dark.png"))
     phase = box(page, "#phase-graph .js-plotly-plot")
     # the controls: a drawer over the page, the diagram keeps its size

@@ -13,7 +13,7 @@ from dash import ctx
 
 def register(app) -> None:
     """Register every callback of the dashboard on ``app``."""
-    from components.callbacks import clientside, export, plots, state
+    from components.callbacks import clientside, export, plots, state, trainability
 
     @app.callback(state.outputs(), state.inputs(), state.states())
     def sync_state(search, mode, compare, click, _sample, _clear, _sim, _sim_clear, preset,
@@ -24,3 +24,4 @@ def register(app) -> None:
     plots.register(app)
     export.register(app)
     clientside.register(app)
+    trainability.register(app)

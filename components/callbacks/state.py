@@ -133,9 +133,14 @@ def apply_preset(old: ViewState, name: str) -> tuple[ViewState, str]:
 
 def _switch_mode(old: ViewState, mode: str) -> ViewState:
     """Defaults and plane of ``mode``, keeping the compared cell (unless it is ``mode``),
-    T, k, timescale, grid, sampling and simulation."""
+    T, timescale, grid, sampling, simulation and a k that was moved off its default
+    (measured or assumed, per architecture)."""
     keep = {k: getattr(old, k) for k in ("phi", "weights", "T", "k", "field", "n",
                                          "N", "seed", "sample", "simulate")}
+    # a k at an architecture's default (measured or assumed) follows the architecture;
+    # ``old`` already carries the new mode, so every mode's default counts
+    if old.k in {ViewState.default(m).k for m in specs.MODES}:
+        del keep["k"]
     compare = old.compare if old.compare != mode else ""
     return ViewState.default(mode).replace(compare=compare, **keep)
 

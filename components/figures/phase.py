@@ -53,6 +53,7 @@ from components.figures._common import (
     param_html,
     plain,
 )
+from components.trainability_maps import k_note
 from theory.types import GATES
 
 TRACES_PER_PANEL = 9
@@ -95,7 +96,7 @@ def contour_updates(panels: Sequence[Any], view: Any) -> list[tuple[tuple, Any]]
         base = ("data", i * TRACES_PER_PANEL + TK_LINE)
         out += [((*base, "x"), xs), ((*base, "y"), ys)]
     out.append((("data", 0 * TRACES_PER_PANEL + TK_LINE, "name"),
-                f"T = k·ξ (T = {view.T}, k = {view.k:g})"))
+                f"T = k·ξ (T = {view.T}, {k_note(view.mode, view.k)})"))
     return out
 
 

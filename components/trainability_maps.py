@@ -291,13 +291,18 @@ def default_k(mode: str) -> float:
     return float(min(max(round(k, specs.SLIDERS["k"].decimals), lo), hi))
 
 
+FIELD_TEXT = {"xi_c": "ξ_c", "xi_jac": "ξ_jac"}
+
+
 def k_note(mode: str, k: float) -> str:
-    """Where the phase diagram's k comes from, for its legend: e.g. ``k = 9 ≈ measured 9.21``
-    (the default, rounded to the slider's step), ``k = 6 assumed``, ``k = 7.5 set, measured
-    9.21``."""
+    """Where the phase diagram's k comes from, for its legend: e.g. ``k = 9 ≈ measured 9.21
+    on ξ_c`` (the default, rounded to the slider's step; the fit's timescale named),
+    ``k = 6 assumed``, ``k = 7.5 set, measured 9.21 on ξ_c``."""
     archs = (mode,) if mode in specs.MODES else ()
     found = measured_fit(archs[0]) if len(archs) == 1 else None
-    measured = f"measured {found[1].k:.3g}" if found else ""
+    # the fit's timescale named: a k fitted on xi_c is not one for xi_jac (docs/trainability.md)
+    measured = (f"measured {found[1].k:.3g} on {FIELD_TEXT[found[0].overlay_field]}"
+                if found else "")
     if found and k == default_k(mode):
         return f"k = {k:g} ≈ {measured}"
     if not found and k == ASSUMED_K:

@@ -277,8 +277,8 @@ def test_default_k_is_the_measured_one(vmap):
     minimal = tm.catalogue().for_arch("minimal")
     assert tm.default_k("minimal") == (6.0 if minimal is None else
                                        round(minimal.fits[-1].k * 2) / 2)
-    assert tm.k_note("vanilla", 9.0) == "k = 9 ≈ measured 9.21"
-    assert tm.k_note("vanilla", 7.5) == "k = 7.5 set, measured 9.21"
+    assert tm.k_note("vanilla", 9.0) == "k = 9 ≈ measured 9.21 on ξ_c"
+    assert tm.k_note("vanilla", 7.5) == "k = 7.5 set, measured 9.21 on ξ_c"
     assert tm.k_note("lstm", 6.0) == "k = 6 assumed"  # no LSTM map shipped
 
 

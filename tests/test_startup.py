@@ -254,13 +254,22 @@ class App:
             time.sleep(0.05)
         raise AssertionError(f"no line with {needle!r}:\n" + "".join(self.lines))
 
-    def get(self, path: str) -> tuple[int, str]:
-        """Status and body of ``GET path`` (an error status is returned, not raised)."""
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=30) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as err:
-            return err.code, err.read().decode()
+    def get(self, path: str, wait: float = 30.0) -> tuple[int, str]:
+        """Status and body of ``GET path`` (an error status is returned, not raised).
+
+        The "serving" line comes just before the server binds its port: a refused
+        connection is retried for ``wait`` seconds."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + path, timeout=30) as r:
+                    return r.status, r.read().decode()
+            except urllib.error.HTTPError as err:
+                return err.code, err.read().decode()
+            except urllib.error.URLError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
 
     def stop(self) -> list[int]:
         """Ctrl-C; return the pids of its child processes (printed log: shown on failure)."""
@@ -346,6 +355,7 @@ def test_page_fills_in_by_itself_once_the_calculators_are_ready(warm_cache, tmp_
     app = App({"RNN_STARTUP_HOLD": str(hold)})
     try:
         app.wait_line("] serving ")
+        assert app.get("/")[0] == 200  # listening (the line comes just before)
         with playwright.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM,
                                          args=["--headless", "--no-sandbox", "--disable-gpu"])

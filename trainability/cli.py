@@ -111,6 +111,7 @@ def _protocol(a: argparse.Namespace, checkpoints: tuple[int, ...]) -> Protocol:
 
 def _paths(out: str) -> tuple[Path, Path, Path]:
     out_p = Path(out)
+    out_p.parent.mkdir(parents=True, exist_ok=True)
     stem = out_p.name.removesuffix(".gz").removesuffix(".json")
     return out_p, out_p.with_name(stem + ".record.json"), out_p.with_name(stem + ".partial.jsonl")
 

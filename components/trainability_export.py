@@ -1,7 +1,9 @@
 """CSV/JSON export of the trainability panel: what it shows, with its provenance.
 
 One row per network (map, checkpoint, T, seed, x) of the map shown (the map
-view) or of every map (measured vs predicted), at the checkpoint shown: accuracy,
+view) or of every map (measured vs predicted), at the checkpoint shown (in the
+training-curves view: one row per architecture, T, seed, configuration and step,
+with the verdict, the points and the record in the header): accuracy,
 finite, drifted and u = (T - 1)/xi. The header (JSON; in CSV a ``#`` line) holds
 the permalink, every fit of k, each map's fixed parameters, protocol and
 provenance record, and, in the map view, the theory curves drawn
@@ -23,6 +25,7 @@ import numpy as np
 
 import theory
 from components import trainability_panel, url_state
+from components.trainability_dynamics import ARCHS, CONFIGS, Dynamics, shipped_dynamics, verdict
 from components.trainability_maps import TrainMap, catalogue
 from components.trainability_theory import curves
 
@@ -61,14 +64,45 @@ def _curves(m: TrainMap, ck: int) -> dict | None:
                for k in ("x", "xi_c", "xi_jac", "T_fit", "T_six")}}
 
 
+def dynamics_table(d: Dynamics) -> tuple[dict, dict[str, list]]:
+    """(header, columns) of the training curves: one row per (arch, T, seed, config, step)."""
+    head = {"file": d.name, "verdict": verdict(d), "points": d.points, "settings": d.header,
+            "protocol": d.protocol, "threshold": d.threshold,
+            "provenance": dataclasses.asdict(d.record) if d.record else None,
+            "provenance_message": d.record_message}
+    cols: dict[str, list] = {k: [] for k in ("arch", "T", "seed", "config", "step",
+                                             "accuracy")}
+    for arch in ARCHS:
+        for T in d.T:
+            acc = d.accuracy[arch][str(T)]
+            for s, seed in enumerate(d.seeds):
+                for j, cfg in enumerate(CONFIGS):
+                    for k, step in enumerate(d.checkpoints.tolist()):
+                        for name, v in zip(cols, (arch, T, seed, cfg, int(step),
+                                                  float(acc[s, j, k])), strict=True):
+                            cols[name].append(v)
+    return head, cols
+
+
 def table(view: Any, values: dict) -> tuple[dict, dict[str, list]]:
     """(header, columns) of what the panel shows for ``view`` and the panel's ``values``."""
+    query = "&".join(f"{k}={v}" for k, v in trainability_panel.encode(values))
+    if values["view"] == "dynamics":
+        d, why = shipped_dynamics()
+        if d is None:
+            return {"message": why}, {}
+        head, cols = dynamics_table(d)
+        return {"dataset": "trainability", "view": "dynamics",
+                "description": "held-out accuracy against training step (docs/trainability.md)",
+                "permalink": url_state.encode(view) + ("&" + query if query else ""),
+                "theory_version": theory.__version__,
+                "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                **head}, cols
     cat = catalogue()
     step = None if values["step"] == "last" else int(values["step"])
     maps = list(cat.maps) if values["view"] == "scatter" else [
         cat.choose(values["map"], view.archs)]
     maps = [m for m in maps if m is not None]
-    query = "&".join(f"{k}={v}" for k, v in trainability_panel.encode(values))
     head: dict[str, Any] = {
         "dataset": "trainability", "view": values["view"],
         "description": "held-out accuracy of trained RNNs (docs/trainability.md)",
@@ -90,8 +124,9 @@ def download(fmt: str, view: Any, values: dict) -> dict | None:
     head, cols = table(view, values)
     if not cols:
         return None
-    stem = f"trainability_{values['view']}_{head['maps'][0]['name']}" if \
-        values["view"] == "map" else "trainability_all_maps"
+    stem = {"map": lambda: f"trainability_map_{head['maps'][0]['name']}",
+            "scatter": lambda: "trainability_all_maps",
+            "dynamics": lambda: f"trainability_dynamics_{head['file']}"}[values["view"]]()
     if fmt == "json":
         data = {k: [_num(v) for v in vals] for k, vals in cols.items()}
         return {"content": json.dumps({"header": head, "columns": data}, allow_nan=False),

@@ -1,7 +1,8 @@
 """The Trainability panel's layout and its part of the permalink.
 
 :func:`panel` builds the panel (below the others): a map chooser, a checkpoint
-(training budget) chooser, the view ("map" or "measured vs predicted"), CSV/JSON
+(training budget) chooser, the view ("map", "measured vs predicted" or "training
+curves"), CSV/JSON
 buttons, the graph and its caption, and a foot with the explanation and the
 SVG/PNG buttons. The panel only reads the shipped maps
 (:mod:`components.trainability_maps`); training never runs in the web app.
@@ -11,14 +12,14 @@ the panel, whose id is ``wrap-trainability``), written only when they
 differ from the defaults, so links made before the panel existed load unchanged:
 ``tmap`` (a map's file stem; default ``auto``: the map of the current
 architecture), ``tstep`` (a checkpoint; default ``last``) and ``tview``
-(``map`` or ``scatter``).
+(``map``, ``scatter`` or ``dynamics``).
 
 Example
 -------
 >>> decode("?tview=scatter&tstep=250")
 ({'map': 'auto', 'step': '250', 'view': 'scatter'}, [])
 >>> decode("?tview=3d")[1]
-["tview: '3d' is not one of map, scatter; using map"]
+["tview: '3d' is not one of map, scatter, dynamics; using map"]
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from components.figures import message_figure
 from components.trainability_maps import catalogue
 
 KEYS = url_state.PANEL_KEYS
-VIEWS = {"map": "Accuracy map", "scatter": "Measured vs predicted"}
+VIEWS = {"map": "Accuracy map", "scatter": "Measured vs predicted",
+         "dynamics": "Training curves"}
 DEFAULTS = {"map": "auto", "step": "last", "view": "map"}
 POLL_MS = 1000  # while the theory's calculators compile at start-up
 _FIELD = {"tmap": "map", "tstep": "step", "tview": "view"}
@@ -51,7 +53,12 @@ initial weight scale by more than 25 %: they measure the optimiser more than the
 initialisation. k grows with the training budget: choose it with *Budget*.
 
 *Measured vs predicted* puts every cell of every map on one axis u: if the theory is right,
-the maps collapse onto one curve. How the maps were made: docs/trainability.md.
+the maps collapse onto one curve.
+
+*Training curves* redoes the paper's training-dynamics figure on this task: accuracy against
+training step at long T for critical and off-critical initialisations, orthogonal and
+Gaussian W (vanilla RNN and minimalRNN); the caption says whether the paper's result holds
+here. How all of this was measured: docs/trainability.md.
 """
 
 
@@ -115,7 +122,8 @@ def _tools() -> list:
         _field("View", dcc.RadioItems(id=ids.TRAIN_VIEW, value="map", className="radio-row",
                                       options=[{"label": v, "value": k}
                                                for k, v in VIEWS.items()]),
-               "The measured map, or every cell against the theory's u = (T − 1)/ξ"),
+               ("The measured map, every cell against the theory's u = (T − 1)/ξ, or "
+                "accuracy against training step at critical and off-critical points")),
         html.Div(className="btn-row", children=[
             html.Button("CSV", id=ids.TRAIN_CSV, className="btn btn-small",
                         title="Download the measured map(s), the fits and the theory curves "

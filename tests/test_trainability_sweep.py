@@ -149,3 +149,8 @@ def test_dynamics_command_on_a_tiny_budget(tmp_path):
     crit = data["points"]["vanilla"]["4"][0]
     assert crit["chi_jac"] == pytest.approx(1.0, abs=1e-6)  # the critical point is critical
     assert (tmp_path / "d.html").stat().st_size > 10_000
+    # the dashboard reads what the command wrote, with its record
+    from components.trainability_dynamics import load_dynamics, verdict
+
+    d = load_dynamics(out)
+    assert len(verdict(d)) == 2 and d.record is not None and "dynamics" in d.record.command

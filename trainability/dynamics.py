@@ -8,7 +8,8 @@ per seed (critical/off-critical x orthogonal/Gaussian) are trained by the same t
 as the maps, and their held-out accuracy is recorded every ``every`` steps.
 ``dynamics_jobs(spec)`` lists the jobs (one per (arch, T, seed), the four networks in
 one block), ``assemble_dynamics`` builds the results dict (schema
-``trainability-dynamics/1``) and ``figure`` draws the four panels with Plotly.
+``trainability-dynamics/1``) and ``figure`` draws it as the dashboard does
+(:func:`components.figures.trainability.dynamics_figure`).
 
 Points. Vanilla critical: :func:`theory.critical_init_vanilla` at target q* (default
 0.1: sigma_w = 1.085, sigma_v = sqrt(input variance / R) = 0.029), sigma_b = 0;
@@ -104,25 +105,12 @@ def _timescales(p: theory.Params) -> dict:
 
 
 def figure(data: dict):
-    """Four panels (rows: vanilla, minimalRNN; columns: the two longest T) of accuracy vs step.
-
-    Lines are the seed mean of each configuration; a plotly Figure.
+    """The dashboard's training-curves view of ``data`` as a plotly Figure (rows: vanilla,
+    minimalRNN; columns: the sequence lengths; lines: seed means of the four configurations).
     """
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
-    Ts = [str(T) for T in data["T"][-2:]]
-    fig = make_subplots(rows=2, cols=len(Ts), shared_xaxes=True, shared_yaxes=True,
-                        subplot_titles=[f"{a} T = {T}" for a in ("vanilla", "minimalRNN")
-                                        for T in Ts])
-    colours = dict(zip(CONFIGS, ("#1f77b4", "#aec7e8", "#d62728", "#ff9896"), strict=True))
-    for r, a in enumerate(("vanilla", "minimal"), start=1):
-        for c, T in enumerate(Ts, start=1):
-            acc = np.array(data["curves"][a][T]["accuracy"], float)  # (seeds, configs, K)
-            for j, name in enumerate(data["configs"]):
-                fig.add_trace(go.Scatter(x=data["checkpoints"], y=np.nanmean(acc[:, j], 0),
-                                         name=name, legendgroup=name, showlegend=r + c == 2,
-                                         line={"color": colours[name]}), row=r, col=c)
-    fig.update_yaxes(title_text="held-out accuracy", range=[0, 1], col=1)
-    fig.update_xaxes(title_text="training step", row=2)
-    return fig
+    from components.figures.trainability import dynamics_figure
+    from components.trainability_dynamics import parse
+
+    return go.Figure(dynamics_figure(parse(data), key=""))

@@ -23,6 +23,8 @@ from dash import Input, Output, State, ctx, no_update
 from components import figures, ids, startup, trainability_panel, url_state
 from components.callbacks import parse
 from components.figures import trainability as tfig
+from components.trainability_dynamics import caption as dynamics_caption
+from components.trainability_dynamics import shipped_dynamics
 from components.trainability_maps import TrainMap, catalogue
 from components.trainability_text import caption, current_point, map_values, scatter_caption
 from components.trainability_theory import curves
@@ -49,6 +51,12 @@ def update(view: ViewState, values: dict,
            notices: Sequence[str] = ()) -> tuple[dict, str, bool]:
     """(figure, caption, whether the theory curves wait for the start-up)."""
     key = url_state.encode(view)
+    if values["view"] == "dynamics":
+        d, why = shipped_dynamics()
+        if d is None:
+            return (figures.message_figure(why, {"key": key, "panel": "trainability"}),
+                    "\n".join([why, *notices]), False)
+        return tfig.dynamics_figure(d, key), "\n".join([dynamics_caption(d), *notices]), False
     cat = catalogue()
     problems = [f"Could not read {p}" for p in cat.problems]
     if not cat.maps:

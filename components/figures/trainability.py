@@ -188,3 +188,69 @@ def _threshold(entries: Sequence[tuple[TrainMap, int]], u: list) -> list[dict]:
     return [{"type": "scatter", "mode": "lines", "x": [min(u), max(u)], "y": [thr, thr],
              "name": f"threshold {thr:g}", "meta": "threshold", "hoverinfo": "skip",
              "line": {"color": "#666", "width": 1, "dash": "dot"}}]
+
+
+#: Colour and dash of each configuration of the training-curves view (critical: solid).
+DYN_STYLE = {"critical-orthogonal": ("#0072B2", "solid"), "critical-gaussian": ("#56B4E9", "solid"),
+             "off-orthogonal": ("#D55E00", "dash"), "off-gaussian": ("#E69F00", "dash")}
+
+
+def dynamics_figure(d: Any, key: str) -> dict:
+    """Held-out accuracy against training step: rows vanilla RNN and minimalRNN, one column
+    per sequence length of ``d`` (a :class:`~components.trainability_dynamics.Dynamics`).
+
+    Lines are the seed means of the four configurations (critical/off-critical x
+    orthogonal/Gaussian); the protocol's threshold is a dotted line.
+    """
+    from components.trainability_dynamics import ARCHS, CONFIG_TEXT, CONFIGS
+
+    archs, Ts = list(ARCHS), list(d.T)
+    gap_x, gap_y = 0.06, 0.16
+    width = (1 - gap_x * (len(Ts) - 1)) / len(Ts)
+    height = (1 - gap_y) / 2
+    data, annotations = [], []
+    layout_axes: dict[str, dict] = {}
+    steps = plain(d.checkpoints, 8)
+    for r, arch in enumerate(archs):
+        for c, T in enumerate(Ts):
+            n = r * len(Ts) + c + 1
+            xa, ya = ("x", "y") if n == 1 else (f"x{n}", f"y{n}")
+            x0 = c * (width + gap_x)
+            y0 = (1 - r) * (height + gap_y)
+            layout_axes["xaxis" if n == 1 else f"xaxis{n}"] = axis(
+                "training step" if r == len(archs) - 1 else "", domain=[x0, x0 + width],
+                anchor=ya, range=[0, float(d.checkpoints[-1]) * 1.02])
+            layout_axes["yaxis" if n == 1 else f"yaxis{n}"] = axis(
+                "accuracy" if c == 0 else "", domain=[y0, y0 + height], anchor=xa,
+                range=[0, 1.04], tickvals=[0.1, d.threshold, 1.0])
+            annotations.append({"text": f"<b>{ARCHS[arch]}</b>, T = {T}", "showarrow": False,
+                                "xref": "paper", "yref": "paper", "x": x0 + width / 2,
+                                "y": y0 + height, "yanchor": "bottom", "font": {"size": 13}})
+            acc = d.accuracy[arch][str(T)]
+            with np.errstate(all="ignore"):
+                mean = np.nanmean(acc, axis=0)  # (configs, checkpoints)
+            for j, cfg in enumerate(CONFIGS):
+                colour, dash = DYN_STYLE[cfg]
+                data.append({"type": "scatter", "mode": "lines", "x": steps,
+                             "y": [None if not math.isfinite(v) else v
+                                   for v in plain(mean[j], 4)],
+                             "xaxis": xa, "yaxis": ya, "name": CONFIG_TEXT[cfg],
+                             "legendgroup": cfg, "showlegend": n == 1,
+                             "meta": f"{arch}-{T}-{cfg}",
+                             "line": {"color": colour, "dash": dash, "width": 2.5},
+                             "hovertemplate": (f"{ARCHS[arch]}, T = {T}<br>{CONFIG_TEXT[cfg]}"
+                                               "<br>step %{x}: accuracy %{y:.3f}"
+                                               "<extra></extra>")})
+            data.append({"type": "scatter", "mode": "lines", "xaxis": xa, "yaxis": ya,
+                         "x": [0, float(d.checkpoints[-1])], "y": [d.threshold] * 2,
+                         "name": f"threshold {d.threshold:g}", "legendgroup": "threshold",
+                         "showlegend": n == 1, "hoverinfo": "skip", "meta": "threshold",
+                         "line": {"color": "#666", "width": 1, "dash": "dot"}})
+    layout = base_layout(
+        {"panel": "trainability", "view": "dynamics", "key": key, "file": d.name,
+         "T": list(Ts)},
+        uirevision="train-dynamics", hovermode="closest", showlegend=True,
+        margin={"l": 52, "r": 8, "t": 24, "b": 40}, annotations=annotations,
+        legend={"orientation": "h", "x": 0, "y": -0.16, "yanchor": "top", "font": {"size": 11}},
+        **layout_axes)
+    return {"data": data, "layout": layout}

@@ -61,7 +61,7 @@ def _curves(m: TrainMap, ck: int) -> dict | None:
         return {"message": str(exc)}
     return {"x_name": m.x_name, "overlay": c.overlay, "k_fit": c.k_fit,
             **{k: [_num(v) for v in getattr(c, k).tolist()]
-               for k in ("x", "xi_c", "xi_jac", "T_fit", "T_six")}}
+               for k in ("x", "xi_c", "xi_jac", "tau_jac", "T_fit", "T_six")}}
 
 
 def dynamics_table(d: Dynamics) -> tuple[dict, dict[str, list]]:

@@ -37,7 +37,7 @@ SCHEMA = "trainability-map/1"
 ASSUMED_K = 6.0  # Schoenholz et al. 2017 (depth in feed-forward nets), when nothing is measured
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "trainability"
 #: The overlay timescales a map may name (theory.overlay), and the theory field behind each.
-OVERLAYS = {"xi_c(Sigma=0)": "xi_c", "xi_jac(sigma_v=0)": "xi_jac"}
+OVERLAYS = {"xi_c(Sigma=0)": "xi_c", "tau_jac": "tau_jac", "xi_jac(sigma_v=0)": "xi_jac"}
 _MEASURES = ("accuracy", "finite", "drifted")
 
 
@@ -88,12 +88,15 @@ class TrainMap:
     accuracy: np.ndarray  # NaN where not stored
     finite: np.ndarray
     drifted: np.ndarray
-    overlay: str  # "xi_c(Sigma=0)" or "xi_jac(sigma_v=0)"
+    overlay: str  # "xi_c(Sigma=0)", "tau_jac" or "xi_jac(sigma_v=0)"
     xi_overlay: np.ndarray  # along x; inf where infinite, NaN where the theory has no value
     fits: tuple[Fit, ...]
     provenance: Provenance | None
     provenance_message: str = ""
     theory_message: str = ""
+    #: misclassified fraction at the last checkpoint per candidate timescale (the map's
+    #: ``timescales`` block; empty for maps made before it existed)
+    misclassified: dict = field(default_factory=dict)
 
     @property
     def threshold(self) -> float:
@@ -102,7 +105,7 @@ class TrainMap:
 
     @property
     def overlay_field(self) -> str:
-        """The theory field of the overlay timescale (``xi_c`` or ``xi_jac``)."""
+        """The theory field of the overlay timescale (``xi_c``, ``tau_jac`` or ``xi_jac``)."""
         return OVERLAYS[self.overlay]
 
     def checkpoint_index(self, step: int | None) -> int:
@@ -225,7 +228,19 @@ def _parse(name: str, d: dict, prov: Provenance | None, prov_msg: str) -> TrainM
         seeds=tuple(int(s) for s in d["seeds"]), checkpoints=checkpoints,
         base=dict(d["base"]), protocol=dict(d["protocol"]), **arrays, overlay=overlay,
         xi_overlay=_xi(th["xi_overlay"], th["xi_overlay_valid"], len(x)), fits=fits,
-        provenance=prov, provenance_message=prov_msg, theory_message=str(th.get("message", "")))
+        provenance=prov, provenance_message=prov_msg, theory_message=str(th.get("message", "")),
+        misclassified=_misclassified(d.get("timescales")))
+
+
+def _misclassified(block: Any) -> dict:
+    """{candidate timescale: misclassified fraction at the last checkpoint} of a map's
+    ``timescales`` block (empty when absent or malformed: it is an optional addition)."""
+    try:
+        return {str(name): float(rows[-1]["misclassified"])
+                for name, rows in block["candidates"].items()
+                if rows and rows[-1].get("misclassified") is not None}
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return {}
 
 
 def _vector(values: Any, what: str) -> np.ndarray:
@@ -291,7 +306,7 @@ def default_k(mode: str) -> float:
     return float(min(max(round(k, specs.SLIDERS["k"].decimals), lo), hi))
 
 
-FIELD_TEXT = {"xi_c": "ξ_c", "xi_jac": "ξ_jac"}
+FIELD_TEXT = {"xi_c": "ξ_c", "xi_jac": "ξ_jac", "tau_jac": "τ_jac"}
 
 
 def k_note(mode: str, k: float) -> str:

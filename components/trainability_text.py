@@ -131,13 +131,31 @@ def provenance_text(m: TrainMap) -> str:
             f"{p.executor}{wall}; finished {p.finished_utc}.")
 
 
+TIMESCALE_TEXT = {"xi_c(Sigma=0)": "ξ_c (Σ = 0)", "tau_jac": "τ_jac = 1/|ln χ_jac|",
+                  "xi_jac(sigma_v=0)": "ξ_jac (σ_v = 0)"}
+
+
+def comparison_text(m: TrainMap) -> str:
+    """Which timescale predicts this map better: misclassified fractions of the rule
+    "trained iff T − 1 < k·τ" (k fitted on each), at the last checkpoint."""
+    if len(m.misclassified) < 2:
+        return ""
+    parts = [f"{TIMESCALE_TEXT.get(n, n)} misclassifies {100 * v:.1f} %"
+             for n, v in sorted(m.misclassified.items(), key=lambda kv: kv[1])]
+    return (f"Which timescale predicts this map (k fitted on each, {m.checkpoints[-1]} "
+            f"steps): {'; '.join(parts)} of the networks. k here is fitted on "
+            f"{TIMESCALE_TEXT.get(m.overlay, m.overlay)}.")
+
+
 def caption(m: TrainMap, ck: int, notes: Sequence[str]) -> str:
-    """Caption of the map view: fit, notes (current point, theory, link), provenance."""
+    """Caption of the map view: fit, notes (current point, theory, link), which timescale
+    predicts the map better, provenance."""
     arch = ARCHS.get(m.arch, m.arch)
     head = (f"{arch}, {symbol(m.x_name)} swept (fixed: {fixed_text(m)}). {fit_text(m, ck)} "
             f"(95 % bootstrap; {m.fits[ck].n_trained} of {m.fits[ck].n} networks trained, "
             f"accuracy ≥ {m.threshold:g}).")
-    return "\n".join([head, *notes, provenance_text(m)])
+    lines = [head, *notes, comparison_text(m), provenance_text(m)]
+    return "\n".join(line for line in lines if line)
 
 
 def scatter_caption(entries: Sequence[tuple[TrainMap, int]], u_zero: int) -> str:

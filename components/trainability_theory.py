@@ -2,9 +2,9 @@
 
 :func:`curves` evaluates the mean field along a map's swept axis at the map's
 fixed parameters (its ``base``) and the input statistics of its task: Sigma = 0
-for the memory task (the overlay ``xi_c(Sigma=0)``), sigma_v = 0 for zero
-padding (``xi_jac(sigma_v=0)``), see docs/trainability.md. It returns xi_c,
-xi_jac and the overlay xi along x, and the edges of the predicted trainable
+for the memory task (the overlay ``tau_jac`` or ``xi_c(Sigma=0)``), sigma_v = 0 for
+zero padding (``xi_jac(sigma_v=0)``), see docs/trainability.md. It returns xi_c,
+xi_jac, tau_jac and the overlay xi along x, and the edges of the predicted trainable
 region, T = 1 + k·xi, for the map's fitted k and for the assumed k = 6. Results
 are cached per (parameters, axis), like :mod:`components.compute`.
 
@@ -40,6 +40,7 @@ class Curves:
     x: np.ndarray
     xi_c: np.ndarray
     xi_jac: np.ndarray
+    tau_jac: np.ndarray  # 1/|ln chi_jac|: xi_jac when ordered, the growth time when chaotic
     xi: np.ndarray  # the overlay timescale
     overlay: str
     k_fit: float | None
@@ -59,10 +60,11 @@ def curves(m: TrainMap, checkpoint: int) -> Curves:
     Raises theory.ParameterError (or ValueError) when the theory has no value there.
     """
     x = np.linspace(float(m.x.min()), float(m.x.max()), CURVE_POINTS)
-    xi_c, xi_jac = along(map_params(m), m.x_name, tuple(x.tolist()))
-    xi = xi_c if m.overlay_field == "xi_c" else xi_jac
+    xi_c, xi_jac, tau_jac = along(map_params(m), m.x_name, tuple(x.tolist()))
+    xi = {"xi_c": xi_c, "xi_jac": xi_jac, "tau_jac": tau_jac}[m.overlay_field]
     k = m.fits[checkpoint].k
-    return Curves(x=x, xi_c=xi_c, xi_jac=xi_jac, xi=xi, overlay=m.overlay, k_fit=k,
+    return Curves(x=x, xi_c=xi_c, xi_jac=xi_jac, tau_jac=tau_jac, xi=xi, overlay=m.overlay,
+                  k_fit=k,
                   T_fit=edge(xi, k), T_six=edge(xi, ASSUMED_K))
 
 
@@ -74,12 +76,13 @@ def edge(xi: np.ndarray, k: float | None) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def along(p: Params, name: str, xs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """(xi_c, xi_jac) of :func:`theory.point` at ``p`` with ``name`` set to each of ``xs``.
+def along(p: Params, name: str, xs: tuple[float, ...]) -> tuple[np.ndarray, ...]:
+    """(xi_c, xi_jac, tau_jac) of :func:`theory.point` at ``p`` with ``name`` set to each
+    of ``xs``.
 
     NaN where no stable fixed point exists. (A point costs ~0.1 ms here: the curves
     are exactly the theory's numbers at each x, as the map's stored overlay is.)
     """
     pts = [theory.point(p.replace(**{name: v})) for v in xs]
-    return (np.array([r.xi_c if r.exists else math.nan for r in pts]),
-            np.array([r.xi_jac if r.exists else math.nan for r in pts]))
+    return tuple(np.array([getattr(r, f) if r.exists else math.nan for r in pts])
+                 for f in ("xi_c", "xi_jac", "tau_jac"))

@@ -272,15 +272,19 @@ def test_fit_of_a_sharp_transition_lands_in_the_gap_and_degenerate_cases_say_so(
     assert math.isnan(bad.k) and "does not fall" in bad.message
 
 
-def _synthetic_map(k_true, beta=6.0, seed=5):
-    """A map dict whose outcomes follow the logistic in (T - 1)/xi_c of the real theory."""
+def _synthetic_map(k_true, beta=6.0, seed=5, planted="xi_c(Sigma=0)"):
+    """A map dict whose outcomes follow the logistic in (T - 1)/tau of the real theory, with
+    tau the ``planted`` timescale (xi_c at Sigma = 0, or tau_jac = 1/|ln chi_jac|); k is
+    fitted on the same timescale."""
     from trainability.sweep import MapSpec, assemble_map
     from trainability.train import Protocol
 
     base = theory.Params(arch="vanilla", sigma_w=1.2, sigma_v=0.1, sigma_b=0.0)
     spec = MapSpec(base, "sigma_w", tuple(np.linspace(0.6, 2.6, 12)), (8, 16, 32, 64, 128),
-                   (0, 1, 2), Protocol(steps=10, checkpoints=(5, 10)))
-    xi = np.array([theory.point(base.replace(sigma_w=x)).xi_c for x in spec.xs])
+                   (0, 1, 2), Protocol(steps=10, checkpoints=(5, 10)), overlay=planted)
+    pts = [theory.point(base.replace(sigma_w=x)) for x in spec.xs]
+    xi = np.array([r.xi_c if planted.startswith("xi_c") else 1 / abs(math.log(r.chi_jac))
+                   for r in pts])
     rng = np.random.default_rng(seed)
     done = {}
     for T in spec.Ts:
@@ -311,6 +315,26 @@ def test_map_file_round_trip_refit_and_planted_k(tmp_path):
     back["drift_w"][1][2][0][4] = 0.3  # weight scale grew by 30 %
     back["drift_b"][0][0][1][0] = -0.26  # |shift| / max(1, |mu_b| = 0) > 0.25
     assert np.argwhere(results.drifted(back)).tolist() == [[0, 0, 1, 0], [1, 2, 0, 4]]
+
+
+@pytest.mark.parametrize("planted, other", [("xi_c(Sigma=0)", "tau_jac"),
+                                            ("tau_jac", "xi_c(Sigma=0)")])
+def test_the_comparison_finds_the_planted_timescale(planted, other):
+    """Outcomes planted on one timescale: it predicts them better than the other, its k is
+    the stored fit's, and its interval holds the planted k."""
+    data, xi = _synthetic_map(k_true=8.0, beta=20.0, planted=planted)
+    assert data["theory"]["overlay"] == planted
+    np.testing.assert_allclose(data["theory"]["xi_overlay"], xi, rtol=1e-9)
+    comp = data["timescales"]
+    assert comp["better"] == planted
+    mine, theirs = comp["candidates"][planted][-1], comp["candidates"][other][-1]
+    assert mine["k"] == data["fit"][-1]["k"] and mine["ci_low"] < 8.0 < mine["ci_high"]
+    assert mine["misclassified"] < theirs["misclassified"]
+    # the misclassified fraction is the rule's, counted here independently
+    u = (np.array(data["T"], float)[:, None] - 1) / xi[None]
+    ok = results.trained(data)[-1]
+    wrong = (np.broadcast_to(u[:, None, :], ok.shape) < mine["k"]) != ok
+    assert mine["misclassified"] == pytest.approx(wrong.mean(), abs=1e-12)
 
 
 SHIPPED = sorted((ROOT / "data" / "trainability").glob("*.json.gz"))

@@ -116,19 +116,24 @@ def test_curves_equal_theory_point_along_the_cut(vmap):
         assert c.xi_c[i] == pytest.approx(r.xi_c, rel=THEORY_RTOL)
         assert c.xi_jac[i] == pytest.approx(r.xi_jac, rel=THEORY_RTOL) or (
             math.isinf(r.xi_jac) and math.isinf(c.xi_jac[i]))
-    assert np.allclose(c.T_fit, 1 + vmap.fits[2].k * c.xi_c, rtol=1e-12)
-    assert np.allclose(c.T_six, 1 + 6 * c.xi_c, rtol=1e-12)
+        # tau_jac: two-sided, 1/|ln chi_jac| (finite on the chaotic side too)
+        assert c.tau_jac[i] == pytest.approx(1 / abs(math.log(r.chi_jac)), rel=1e-9)
+    xi = {"xi_c(Sigma=0)": c.xi_c, "tau_jac": c.tau_jac}[vmap.overlay]
+    assert np.array_equal(c.xi, xi)
+    assert np.allclose(c.T_fit, 1 + vmap.fits[2].k * xi, rtol=1e-12)
+    assert np.allclose(c.T_six, 1 + 6 * xi, rtol=1e-12)
     assert curves(vmap, 0).k_fit == vmap.fits[0].k != c.k_fit
 
 
 def test_the_maps_stored_xi_is_the_live_theory(vmap):
-    xi_c, _ = along(map_params(vmap), "sigma_w", tuple(vmap.x.tolist()))
-    assert np.allclose(xi_c, vmap.xi_overlay, rtol=STORED_RTOL)
+    xi_c, _, tau_jac = along(map_params(vmap), "sigma_w", tuple(vmap.x.tolist()))
+    live = {"xi_c(Sigma=0)": xi_c, "tau_jac": tau_jac}[vmap.overlay]
+    assert np.allclose(live, vmap.xi_overlay, rtol=STORED_RTOL)
 
 
 def test_curves_along_another_parameter(vmap):
     p = map_params(vmap)
-    xi_c, xi_jac = along(p, "R", (0.5, 2.0))
+    xi_c, xi_jac, _ = along(p, "R", (0.5, 2.0))
     assert xi_c[1] == pytest.approx(theory.point(p.replace(R=2.0)).xi_c, rel=THEORY_RTOL)
     assert xi_c[0] != xi_c[1]
 

@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--x", type=_axis, required=True, help="NAME:START:STOP:NUM")
     sw.add_argument("--T", type=_ints, default=(8, 16, 32, 64, 128, 256))
     sw.add_argument("--n-boot", type=int, default=results.N_BOOT)
+    sw.add_argument("--overlay", default=None,
+                    help="the timescale k is fitted on (memory task: xi_c(Sigma=0) or "
+                         "tau_jac; default: the one the shipped maps support)")
     for name in PARAM_FLAGS:
         sw.add_argument("--" + name.replace("_", "-"), dest=name, default=None,
                         type=str if name in ("phi", "weights", "gru_variant") else float,
@@ -91,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--update-theory", action="store_true",
                      help="recompute the theory timescales and the fits, rewrite the file "
                           "and its record (e.g. once theory covers the map's architecture)")
+    fit.add_argument("--overlay", default=None,
+                     help="with --update-theory: the timescale k is fitted on (memory task: "
+                          "xi_c(Sigma=0) or tau_jac; default: " + ", ".join(
+                              f"{k} task {v}" for k, v in results.DEFAULT_OVERLAY.items()) + ")")
     dy = sub.add_parser("dynamics", help="training curves, critical vs off-critical")
     dy.add_argument("--T", type=_ints, default=(200,))
     dy.add_argument("--every", type=int, default=100, help="checkpoint spacing")
@@ -146,6 +153,7 @@ def _run(a, header: dict, jobs, protocol: Protocol, assemble) -> dict:
               "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     if "fit" in data:
         record["fit"] = data["fit"]
+        record["timescales"] = data.get("timescales")
     rec_path.write_text(json.dumps(results._clean(record), indent=1) + "\n")
     part.unlink()
     return record
@@ -158,7 +166,7 @@ def _sweep(a) -> int:
     fixed = {k: getattr(a, k) for k in PARAM_FLAGS if getattr(a, k) is not None}
     base = base.replace(**fixed)
     x_name, xs = a.x
-    spec = MapSpec(base, x_name, xs, a.T, a.seeds, _protocol(a, a.checkpoints))
+    spec = MapSpec(base, x_name, xs, a.T, a.seeds, _protocol(a, a.checkpoints), a.overlay)
     rec = _run(a, spec.header(), spec.jobs(), spec.protocol,
                lambda done: assemble_map(spec, done, n_boot=a.n_boot))
     for f in rec["fit"]:
@@ -186,13 +194,15 @@ def _fit(a) -> int:
     if a.update_theory:
         base = theory.Params(**data["base"])
         data["theory"] = results._clean(results.theory_timescales(
-            base, data["x_name"], data["x"], data["protocol"]["mode"]))
+            base, data["x_name"], data["x"], data["protocol"]["mode"], a.overlay))
         data["fit"] = results.refit(data)
+        data["timescales"] = results._clean(results.compare_timescales(data))
         results.save(a.file, data)
         rec_path = _paths(a.file)[1]
         if rec_path.exists():
             record = json.loads(rec_path.read_text())
             record["fit"] = data["fit"]
+            record["timescales"] = data["timescales"]
             rec_path.write_text(json.dumps(results._clean(record), indent=1) + "\n")
     for f in results.refit(data, a.threshold, a.n_boot):
         print(json.dumps(f))

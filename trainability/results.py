@@ -123,22 +123,97 @@ def refit(data: dict, threshold: float | None = None, n_boot: int | None = None)
     return out
 
 
-def overlay_params(base: theory.Params, mode: str) -> tuple[theory.Params, str]:
-    """The theory point whose timescale predicts the task, and the timescale's name.
+#: The candidate timescales of the memory task that the shipped maps compare (docs/trainability.md):
+#: xi_c at Sigma = 0 (the correlation between two sequences after their first input) and the
+#: two-sided tau_jac = 1/|ln chi_jac| (gradients vanish over it when ordered, grow when chaotic).
+CANDIDATES = ("xi_c(Sigma=0)", "tau_jac")
 
-    memory: xi_c at Sigma = 0 (inputs of two sequences independent after t = 1);
-    padding: xi_jac at sigma_v = 0 (no input after t = 1).
+
+def candidate_u(data: dict, name: str) -> np.ndarray:
+    """u = (T - 1)/tau for candidate timescale ``name`` (shape (T, x)); 0 where tau is
+    infinite, NaN where the theory has no value."""
+    th = data["theory"]
+    if name == "xi_c(Sigma=0)":
+        xi = np.array([math.nan if v is None else v for v in th["xi_c"]], float)
+        xi = np.where(np.array(th.get("xi_c_inf", [False] * len(xi)), bool), math.inf, xi)
+    elif name == "tau_jac":
+        chi = np.array([math.nan if v is None else v for v in th["chi_jac"]], float)
+        with np.errstate(divide="ignore"):
+            xi = 1.0 / np.abs(np.log(chi))
+    else:
+        raise ValueError(f"unknown timescale {name!r}; one of {', '.join(CANDIDATES)}")
+    T = np.array(data["T"], float)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isinf(xi)[None], 0.0, (T - 1.0) / xi[None])
+
+
+def compare_timescales(data: dict, threshold: float | None = None) -> dict:
+    """How well each of :data:`CANDIDATES` predicts the map's outcomes, per checkpoint.
+
+    For each candidate: k fitted as the stored fit is (:func:`trainability.fit.fit_k`, same
+    bootstrap seed), and the fraction of networks that the rule "trained iff
+    T - 1 < k tau" misclassifies at that k (networks where the theory has no value are
+    left out and counted). Returns ``{"rule", "candidates": {name: [per checkpoint]},
+    "better": name with fewer misclassified at the last checkpoint}``.
+    """
+    n_boot = data.get("fit_settings", {}).get("n_boot", N_BOOT)
+    ok = trained(data, threshold)
+    out: dict = {"rule": "trained iff T - 1 < k tau, k fitted per checkpoint",
+                 "candidates": {}}
+    for name in CANDIDATES:
+        u = np.broadcast_to(candidate_u(data, name)[:, None, :], ok.shape[1:])
+        valid = np.isfinite(u)
+        rows = []
+        for i, step in enumerate(data["checkpoints"]):
+            f = fit_k(np.where(valid, u, 0.0)[valid], ok[i][valid],
+                      np.random.default_rng(FIT_SEED), n_boot)
+            wrong = (u[valid] < f.k) != ok[i][valid] if math.isfinite(f.k) else None
+            rows.append({"step": step, "k": f.k, "ci_low": f.ci_low, "ci_high": f.ci_high,
+                         "n": int(valid.sum()), "left_out": int((~valid).sum()),
+                         "misclassified": None if wrong is None else float(np.mean(wrong))})
+        out["candidates"][name] = rows
+    last = {n: r[-1]["misclassified"] for n, r in out["candidates"].items()}
+    known = {n: v for n, v in last.items() if v is not None}
+    out["better"] = min(known, key=known.get) if known else None
+    return out
+
+
+#: Overlay timescale of each task when none is named: the one the shipped maps support
+#: (docs/trainability.md, "Which timescale predicts trainability").
+DEFAULT_OVERLAY = {"memory": "tau_jac", "padding": "xi_jac(sigma_v=0)"}
+OVERLAYS = {"memory": ("xi_c(Sigma=0)", "tau_jac"), "padding": ("xi_jac(sigma_v=0)",)}
+
+
+def overlay_params(base: theory.Params, mode: str) -> tuple[theory.Params, str]:
+    """The theory point whose timescales describe the task's inputs.
+
+    memory: Sigma = 0 (inputs of two sequences independent after t = 1);
+    padding: sigma_v = 0 (no input after t = 1).
     """
     if mode == "padding":
         return base.replace(sigma_v=0.0), "xi_jac"
     return base.replace(Sigma=0.0), "xi_c"
 
 
-def theory_timescales(base: theory.Params, x_name: str, xs, mode: str) -> dict:
-    """xi_c, xi_jac, chi_jac (at the map's fixed parameters, Sigma = 0) and the overlay xi.
+def _overlay_value(r, overlay: str) -> float:
+    if overlay == "tau_jac":
+        return 1.0 / abs(math.log(r.chi_jac)) if r.chi_jac != 1.0 else math.inf
+    return r.xi_jac if overlay.startswith("xi_jac") else r.xi_c
+
+
+def theory_timescales(base: theory.Params, x_name: str, xs, mode: str,
+                      overlay: str | None = None) -> dict:
+    """xi_c, xi_jac, chi_jac (at the map's fixed parameters, Sigma = 0) and the overlay
+    timescale along x: one of :data:`OVERLAYS` of the task ``mode`` (default
+    :data:`DEFAULT_OVERLAY`); ``tau_jac`` = 1/|ln chi_jac| is two-sided (finite on the
+    chaotic side, where xi_jac is infinite).
 
     Architectures the theory does not cover yet get NaN and a message.
     """
+    overlay = DEFAULT_OVERLAY[mode] if overlay is None else overlay
+    if overlay not in OVERLAYS[mode]:
+        raise ValueError(f"overlay {overlay!r} is not one of {', '.join(OVERLAYS[mode])} "
+                         f"for the {mode} task")
     cols: dict[str, list] = {k: [] for k in ("xi_c", "xi_jac", "chi_jac", "xi_overlay",
                                              "xi_overlay_valid")}
     message = ""
@@ -146,16 +221,14 @@ def theory_timescales(base: theory.Params, x_name: str, xs, mode: str) -> dict:
         p = base.replace(**{x_name: float(x)})
         try:
             r = theory.point(p.replace(Sigma=0.0))
-            po, name = overlay_params(p, mode)
-            ro = theory.point(po)
-            vals = (r.xi_c, r.xi_jac, r.chi_jac, getattr(ro, name),
+            ro = theory.point(overlay_params(p, mode)[0])
+            vals = (r.xi_c, r.xi_jac, r.chi_jac, _overlay_value(ro, overlay),
                     bool(ro.exists and ro.converged))
         except theory.ParameterError as exc:
             vals, message = (math.nan, math.nan, math.nan, math.nan, False), str(exc)
         for k, v in zip(cols, vals, strict=True):
             cols[k].append(v)
-    cols["overlay"] = overlay_params(base, mode)[1] + (
-        "(Sigma=0)" if mode == "memory" else "(sigma_v=0)")
+    cols["overlay"] = overlay
     cols["message"] = message
     return cols
 

@@ -172,8 +172,15 @@ class MapSpec:
     Ts: tuple
     seeds: tuple
     protocol: Protocol
+    #: timescale k is fitted on (``results.OVERLAYS``; None: ``results.DEFAULT_OVERLAY``)
+    overlay: str | None = None
 
     def __post_init__(self) -> None:
+        if self.overlay is not None and self.overlay not in results.OVERLAYS[self.protocol.mode]:
+            raise theory.ParameterError(
+                f"overlay: {self.overlay!r} is not one of "
+                f"{', '.join(results.OVERLAYS[self.protocol.mode])} for the "
+                f"{self.protocol.mode} task")
         if self.x_name not in X_NAMES:
             raise theory.ParameterError(f"x: {self.x_name!r} is not one of {', '.join(X_NAMES)}")
         for name in ("xs", "Ts", "seeds"):
@@ -206,10 +213,11 @@ def assemble_map(spec: MapSpec, done: dict[str, dict], n_boot: int = results.N_B
                         for T in spec.Ts], dtype=float if name != "finite" else bool)
         data[name] = np.moveaxis(arr, 2, 0)
     data["theory"] = results.theory_timescales(spec.base, spec.x_name, spec.xs,
-                                               spec.protocol.mode)
+                                               spec.protocol.mode, spec.overlay)
     data["fit_settings"] = {"n_boot": n_boot, "seed": results.FIT_SEED, "model": "logistic in "
                             "ln((T-1)/xi), penalty beta^2/200, percentile bootstrap over points"}
     data = results._clean(data)
     data["drifted"] = results._clean(results.drifted(data))
     data["fit"] = results.refit(data, n_boot=n_boot)
+    data["timescales"] = results._clean(results.compare_timescales(data))
     return data

@@ -30,7 +30,8 @@ HEAT, FIT, SIX, DRIFT, CURRENT = ("accuracy", "fit", "k6", "drifted", "current")
 ACC_SCALE = [[0.0, "#f7f7f7"], [0.25, "#c6dbef"], [0.5, "#6baed6"], [0.75, "#2171b5"],
              [1.0, "#08306b"]]  # light (chance) to dark blue (perfect)
 MAP_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
-OVERLAY_HTML = {"xi_c(Sigma=0)": "ξ<sub>c</sub>", "xi_jac(sigma_v=0)": "ξ<sub>jac</sub>"}
+OVERLAY_HTML = {"xi_c(Sigma=0)": "ξ<sub>c</sub>", "tau_jac": "τ<sub>jac</sub>",
+                "xi_jac(sigma_v=0)": "ξ<sub>jac</sub>"}
 
 
 def _edges(values: np.ndarray, log: bool) -> list[float]:

@@ -1,11 +1,12 @@
 """The Trainability panel in Chromium (the real server, fixtures of ``test_browser``).
 
 At 1280x720: the panel draws the shipped map with the two theory curves, the view
-toggle switches it to "measured vs predicted" and back, the choice is in the
+toggle switches it to "measured vs predicted", to the training curves and back, the
+choice is in the
 address bar and a reload of that link restores it, and the page logs no console
 error. At phone size (390x844): the page with the panel does not scroll sideways and
-the panel's graph has the screen's width. Screenshots: ``test-artifacts/`` and
-``docs/screenshot-trainability.png``.
+the panel's graph has the screen's width. Screenshots: ``test-artifacts/``,
+``docs/screenshot-trainability.png`` and ``docs/screenshot-training-curves.png``.
 """
 
 from __future__ import annotations
@@ -63,6 +64,17 @@ def test_panel_draws_switches_view_and_keeps_it_in_the_link(page):  # noqa: F811
         page.goto(link)
         drawn(page, "scatter")
         assert page.is_checked("#train-view input[value=scatter]")
+
+        page.click("#train-view label:has-text('Training curves')")
+        got = drawn(page, "dynamics")
+        lines = [t for t in got["traces"] if t and t.endswith(("orthogonal", "gaussian"))]
+        assert len(lines) == 2 * 4 * len(got["state"]["T"])  # archs x configs x T
+        page.wait_for_function("() => location.search.includes('tview=dynamics')",
+                               timeout=10_000)
+        assert "paper" in page.inner_text("#train-caption")
+        panel.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        panel.screenshot(path=str(ROOT / "docs" / "screenshot-training-curves.png"))
         page.click("#train-view label:has-text('Accuracy map')")
         drawn(page, "map")
         page.wait_for_function("() => !location.search.includes('tview')", timeout=10_000)

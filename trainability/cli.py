@@ -203,6 +203,12 @@ def _fit(a) -> int:
             record = json.loads(rec_path.read_text())
             record["fit"] = data["fit"]
             record["timescales"] = data["timescales"]
+            record["theory_updated"] = {
+                "command": "python -m trainability " + " ".join(
+                    sys.argv[1:] if a.argv is None else a.argv),
+                **results.git_commit(Path(__file__).resolve().parents[1]),
+                "overlay": data["theory"]["overlay"],
+                "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
             rec_path.write_text(json.dumps(results._clean(record), indent=1) + "\n")
     for f in results.refit(data, a.threshold, a.n_boot):
         print(json.dumps(f))

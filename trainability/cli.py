@@ -192,6 +192,7 @@ def _dynamics(a) -> int:
 def _fit(a) -> int:
     data = results.load(a.file)
     if a.update_theory:
+        code = results.git_commit(Path(__file__).resolve().parents[1])  # before writing
         base = theory.Params(**data["base"])
         data["theory"] = results._clean(results.theory_timescales(
             base, data["x_name"], data["x"], data["protocol"]["mode"], a.overlay))
@@ -206,8 +207,7 @@ def _fit(a) -> int:
             record["theory_updated"] = {
                 "command": "python -m trainability " + " ".join(
                     sys.argv[1:] if a.argv is None else a.argv),
-                **results.git_commit(Path(__file__).resolve().parents[1]),
-                "overlay": data["theory"]["overlay"],
+                **code, "overlay": data["theory"]["overlay"],
                 "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
             rec_path.write_text(json.dumps(results._clean(record), indent=1) + "\n")
     for f in results.refit(data, a.threshold, a.n_boot):

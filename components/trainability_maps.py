@@ -310,9 +310,9 @@ FIELD_TEXT = {"xi_c": "ξ_c", "xi_jac": "ξ_jac", "tau_jac": "τ_jac"}
 
 
 def k_note(mode: str, k: float) -> str:
-    """Where the phase diagram's k comes from, for its legend: e.g. ``k = 9 ≈ measured 9.21
-    on ξ_c`` (the default, rounded to the slider's step; the fit's timescale named),
-    ``k = 6 assumed``, ``k = 7.5 set, measured 9.21 on ξ_c``."""
+    """Where the phase diagram's k comes from, for its legend: e.g. ``k = 14.5 ≈ measured
+    14.3 on τ_jac`` (the default, rounded to the slider's step; the fit's timescale named),
+    ``k = 6 assumed``, ``k = 7.5 set, measured 14.3 on τ_jac``."""
     archs = (mode,) if mode in specs.MODES else ()
     found = measured_fit(archs[0]) if len(archs) == 1 else None
     # the fit's timescale named: a k fitted on xi_c is not one for xi_jac (docs/trainability.md)

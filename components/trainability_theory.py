@@ -13,7 +13,7 @@ Example
 >>> from components.trainability_maps import catalogue
 >>> c = curves(catalogue().maps[0], 2)
 >>> c.overlay, len(c.x) == len(c.T_fit) == len(c.T_six)
-('xi_c(Sigma=0)', True)
+('tau_jac', True)
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ def test_panel_draws_switches_view_and_keeps_it_in_the_link(page):  # noqa: F811
         page.wait_for_timeout(500)
         panel.screenshot(path=str(ROOT / "docs" / "screenshot-trainability.png"))
         caption = page.inner_text("#train-caption")
-        assert "k = 9.21 [7.28, 11.5] at 1000 steps" in caption
+        assert "k = 14.3 [11.6, 17.3] at 1000 steps" in caption
         assert "python -m trainability sweep" in caption
         assert "tview" not in page.evaluate("location.search")  # defaults stay out
         # named controls (assets/a11y.js): a radio group, not Dash's bare listbox

@@ -65,7 +65,7 @@ def test_the_shipped_map_is_read_with_its_record(vmap):
     assert vmap.checkpoints == (250, 500, 1000) and vmap.T.tolist() == d["T"]
     assert np.array_equal(vmap.accuracy, np.array(d["accuracy"], float))
     assert np.array_equal(vmap.drifted, np.array(d["drifted"], bool))
-    assert vmap.threshold == 0.55 and vmap.overlay == "xi_c(Sigma=0)"
+    assert vmap.threshold == 0.55 and vmap.overlay == "tau_jac"
     record = json.loads(MAP.with_name("vanilla_sigma_w.record.json").read_text())
     for fit, rec in zip(vmap.fits, record["fit"], strict=True):
         assert (fit.step, fit.k, fit.ci_low, fit.ci_high) == (
@@ -190,11 +190,12 @@ def test_update_draws_marker_caption_and_scatter(vmap):
     on = ViewState.default("vanilla").replace(sigma_w=1.6, T=64, **ON_CUT)
     fig, text, pending = cb.update(on, dict(DEFAULT_VALUES, step="250"))
     assert tfig.CURRENT in _metas(fig) and not pending
-    assert "k = 6.54 [5.39, 8.38] at 250 steps" in text and "★ marks the view" in text
+    assert "k = 10.1 [8.52, 12.3] at 250 steps" in text and "★ marks the view" in text
     assert vmap.provenance.commit[:10] in text and "N = 64" in text and "lr 0.001" in text
     fig, text, _ = cb.update(ViewState.default("vanilla"), dict(DEFAULT_VALUES, step="300"))
     assert tfig.CURRENT not in _metas(fig) and "no checkpoint at 300 steps" in text
-    assert "k = 9.21 [7.28, 11.5] at 1000 steps" in text
+    assert "k = 14.3 [11.6, 17.3] at 1000 steps" in text
+    assert "τ_jac = 1/|ln χ_jac| misclassifies 9.4 %; ξ_c (Σ = 0) misclassifies 17.7 %" in text
     fig, text, _ = cb.update(on, dict(DEFAULT_VALUES, view="scatter"))
     sc = next(t for t in fig["data"] if t.get("meta") == "vanilla_sigma_w")
     u = vmap.u()
@@ -276,14 +277,14 @@ def test_map_values_cleans_what_the_browser_sends():
 # the phase diagram's k ------------------------------------------------------------------
 
 def test_default_k_is_the_measured_one(vmap):
-    k = vmap.fits[-1].k  # 9.21: rounded to the k slider's step of 0.5
+    k = vmap.fits[-1].k  # 14.31: rounded to the k slider's step of 0.5
     assert tm.default_k("vanilla") == ViewState.default("vanilla").k == round(k * 2) / 2
     assert tm.default_k("lstm") == 6.0  # no LSTM map shipped
     minimal = tm.catalogue().for_arch("minimal")
     assert tm.default_k("minimal") == (6.0 if minimal is None else
                                        round(minimal.fits[-1].k * 2) / 2)
-    assert tm.k_note("vanilla", 9.0) == "k = 9 ≈ measured 9.21 on ξ_c"
-    assert tm.k_note("vanilla", 7.5) == "k = 7.5 set, measured 9.21 on ξ_c"
+    assert tm.k_note("vanilla", 14.5) == "k = 14.5 ≈ measured 14.3 on τ_jac"
+    assert tm.k_note("vanilla", 7.5) == "k = 7.5 set, measured 14.3 on τ_jac"
     assert tm.k_note("lstm", 6.0) == "k = 6 assumed"  # no LSTM map shipped
 
 

@@ -65,7 +65,8 @@ def test_smoke_sweep_writes_a_complete_map(reference):
     assert acc.shape == (2, 2, 2, 3) and np.all((acc >= 0) & (acc <= 1))
     assert results.array(data, "finite").all()
     assert [f["step"] for f in data["fit"]] == [6, 12]
-    assert data["theory"]["overlay"] == "xi_c(Sigma=0)"
+    assert data["theory"]["overlay"] == results.DEFAULT_OVERLAY["memory"] == "tau_jac"
+    assert set(data["timescales"]["candidates"]) == set(results.CANDIDATES)
 
 
 def test_interrupted_sweep_resumes_to_the_same_result(reference, tmp_path):

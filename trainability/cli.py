@@ -128,9 +128,8 @@ def _run(a, header: dict, jobs, protocol: Protocol, assemble) -> dict:
     from trainability.sweep import Store, execute
 
     out, rec_path, part = _paths(a.out)
-    if not out.parent.is_dir():
-        raise theory.ParameterError(f"out: folder {out.parent} does not exist")
     load0, t0 = os.getloadavg(), time.time()
+    code = results.provenance()  # the code this process runs: read before it trains
     store = Store(part, header)
     n_before = len(store.done)
     done = execute(jobs, protocol, store, workers=a.workers, scheduler=a.scheduler,
@@ -142,7 +141,7 @@ def _run(a, header: dict, jobs, protocol: Protocol, assemble) -> dict:
     cpu = sum(done[j.key]["seconds"]["total"] for j in jobs)
     record = {"command": "python -m trainability " + " ".join(sys.argv[1:] if a.argv is None
                                                               else a.argv),
-              "results_file": out.name, "settings": header, **results.provenance(),
+              "results_file": out.name, "settings": header, **code,
               "executor": a.scheduler and "external scheduler" or
               (f"local Dask cluster, {a.workers} workers x 1 thread" if a.workers else
                "in-process"),

@@ -32,8 +32,6 @@ Example
 from __future__ import annotations
 
 import functools
-import gzip
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from components.trainability_maps import DATA_DIR, read_record
+from components.trainability_maps import DATA_DIR, read_gzip_json, read_record
 
 SCHEMA = "trainability-dynamics/1"
 DYNAMICS_DIR = DATA_DIR / "dynamics"
@@ -113,11 +111,7 @@ def load_dynamics(path: str | Path) -> Dynamics:
     """Read one training-curves file and its record. Raises ValueError with the reason."""
     path = Path(path)
     name = path.name.removesuffix(".json.gz")
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path.name}: not a readable gzip'd JSON file ({exc})") from None
+    data = read_gzip_json(path)
     try:
         return parse(data, name, *read_record(path.with_name(name + ".record.json")))
     except (KeyError, TypeError, ValueError, IndexError) as exc:

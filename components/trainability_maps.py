@@ -14,7 +14,7 @@ and never raises: a file that cannot be read becomes a line of
 Example
 -------
 >>> cat = catalogue()
->>> m = cat.maps[0]
+>>> m = cat.get("vanilla_sigma_w")
 >>> m.arch, m.x_name, m.accuracy.shape == (len(m.checkpoints), len(m.T), len(m.seeds), len(m.x))
 ('vanilla', 'sigma_w', True)
 """
@@ -169,11 +169,7 @@ def load_map(path: str | Path) -> TrainMap:
     """Read and check one map and its record. Raises :class:`MapError`."""
     path = Path(path)
     name = path.name.removesuffix(".json.gz")
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MapError(f"{path.name}: not a readable gzip'd JSON file ({exc})") from None
+    data = read_gzip_json(path)
     try:
         return _parse(name, data, *read_record(path.with_name(name + ".record.json")))
     except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -181,6 +177,16 @@ def load_map(path: str | Path) -> TrainMap:
             raise MapError(f"{path.name}: {exc}") from None
         raise MapError(f"{path.name}: does not follow {SCHEMA} ({type(exc).__name__}: "
                        f"{exc})") from None
+
+
+def read_gzip_json(path: Path) -> Any:
+    """The JSON value of a gzip'd file; :class:`MapError` (a ValueError) naming the file
+    if it cannot be read."""
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MapError(f"{path.name}: not a readable gzip'd JSON file ({exc})") from None
 
 
 def read_record(path: Path) -> tuple[Provenance | None, str]:

@@ -11,7 +11,7 @@ are cached per (parameters, axis), like :mod:`components.compute`.
 Example
 -------
 >>> from components.trainability_maps import catalogue
->>> c = curves(catalogue().maps[0], 2)
+>>> c = curves(catalogue().get("vanilla_sigma_w"), 2)
 >>> c.overlay, len(c.x) == len(c.T_fit) == len(c.T_six)
 ('tau_jac', True)
 """

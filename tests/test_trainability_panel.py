@@ -276,16 +276,29 @@ def test_map_values_cleans_what_the_browser_sends():
 
 # the phase diagram's k ------------------------------------------------------------------
 
-def test_default_k_is_the_measured_one(vmap):
+def _expected_k(arch: str) -> float:
+    """The measured k of ``arch``'s shipped map at its last checkpoint, on the k slider's
+    0.5 grid and range [1, 20]; 6 (assumed) when no map of ``arch`` is shipped."""
+    m = tm.catalogue().for_arch(arch)
+    return 6.0 if m is None else min(max(round(m.fits[-1].k * 2) / 2, 1.0), 20.0)
+
+
+def test_default_k_is_the_measured_one(vmap, monkeypatch):
     k = vmap.fits[-1].k  # 14.31: rounded to the k slider's step of 0.5
     assert tm.default_k("vanilla") == ViewState.default("vanilla").k == round(k * 2) / 2
-    assert tm.default_k("lstm") == 6.0  # no LSTM map shipped
-    minimal = tm.catalogue().for_arch("minimal")
-    assert tm.default_k("minimal") == (6.0 if minimal is None else
-                                       round(minimal.fits[-1].k * 2) / 2)
+    for arch in ("minimal", "gru", "lstm"):
+        assert tm.default_k(arch) == ViewState.default(arch).k == _expected_k(arch), arch
     assert tm.k_note("vanilla", 14.5) == "k = 14.5 ≈ measured 14.3 on τ_jac"
     assert tm.k_note("vanilla", 7.5) == "k = 7.5 set, measured 14.3 on τ_jac"
-    assert tm.k_note("lstm", 6.0) == "k = 6 assumed"  # no LSTM map shipped
+    # without a shipped map k = 6 is assumed, and the legend says so
+    monkeypatch.setattr(tm, "catalogue", lambda directory=None: tm.Catalogue())
+    tm.default_k.cache_clear()
+    try:
+        assert tm.default_k("lstm") == 6.0 and tm.k_note("lstm", 6.0) == "k = 6 assumed"
+        assert tm.k_note("lstm", 7.0) == "k = 7 set"
+    finally:
+        monkeypatch.undo()
+        tm.default_k.cache_clear()
 
 
 def _switch(view: ViewState, mode: str) -> float:
@@ -299,9 +312,11 @@ def _switch(view: ViewState, mode: str) -> float:
 def test_switching_architecture_moves_a_default_k_and_keeps_a_set_one():
     v = ViewState.default("vanilla")
     assert tm.default_k("vanilla") != 6.0  # measured (the shipped vanilla map)
-    assert _switch(v, "lstm") == tm.default_k("lstm") == 6.0  # no LSTM map: assumed
+    assert _switch(v, "lstm") == tm.default_k("lstm") == _expected_k("lstm")
     assert _switch(ViewState.default("lstm"), "vanilla") == tm.default_k("vanilla")
-    assert _switch(v.replace(k=12.5), "lstm") == 12.5
+    moved = next(k for k in (12.5, 13.0, 13.5, 15.0) if k not in
+                 {tm.default_k(a) for a in ("vanilla", "minimal", "gru", "lstm")})
+    assert _switch(v.replace(k=moved), "lstm") == moved  # a k moved off its default stays
 
 
 def test_the_dashboard_never_imports_the_trainer_or_jax():

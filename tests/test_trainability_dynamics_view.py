@@ -144,8 +144,12 @@ def test_the_shipped_curves_read_and_give_a_verdict():
 def test_the_docstring_examples_hold():
     import doctest
 
-    from components import (trainability_maps, trainability_panel, trainability_text,
-                            trainability_theory)
+    from components import (
+        trainability_maps,
+        trainability_panel,
+        trainability_text,
+        trainability_theory,
+    )
 
     for module in (td, trainability_panel, trainability_text, trainability_maps,
                    trainability_theory):

@@ -56,11 +56,20 @@ def test_the_papers_result_is_recognised():
     ("minimal", [0.9, 0.9, 0.9, 0.1], "trained: orthogonal + critical, Gaussian + critical, "
                                       "orthogonal + off-critical"),
     ("minimal", [0.9, 0.6, 0.1, 0.1], "orthogonal and Gaussian differ"),
+    ("minimal", [0.15, 0.9, 0.1, 0.1], "trained: Gaussian + critical"),
 ])
 def test_a_different_outcome_is_said_not_hidden(arch, acc, words):
     final = dict(PAPER, **{arch: acc})
     line = td.verdict(td.parse(_data(final)))[0 if arch == "vanilla" else 1]
     assert words in line and "as in the paper" not in line
+
+
+def test_critical_networks_that_learned_short_of_the_threshold_are_said_so():
+    line = td.verdict(td.parse(_data(dict(PAPER, minimal=[0.47, 0.57, 0.1, 0.12]))))[1]
+    assert "critical learned (0.47–0.57, not all past the threshold 0.55 within 300 steps)" \
+        in line
+    assert "off-critical stayed at chance (0.1–0.12)" in line
+    assert "orthogonal ≈ Gaussian: the paper's contrast holds, its level not yet." in line
 
 
 def test_seed_mean_decides_and_a_diverged_seed_is_left_out():

@@ -115,8 +115,8 @@ def test_figure_has_a_panel_per_arch_and_T_with_four_lines_each():
     assert crit["y"][-1] == pytest.approx(0.9) and crit["x"] == [100, 200, 300]
     assert sum(t["showlegend"] for t in fig["data"]) == 5  # four configurations + threshold
     titles = [a["text"] for a in fig["layout"]["annotations"]]
-    assert titles == ["<b>vanilla RNN</b>, T = 200", "<b>vanilla RNN</b>, T = 400",
-                      "<b>minimalRNN</b>, T = 200", "<b>minimalRNN</b>, T = 400"]
+    assert titles == [f"<b>{a}</b>, T = {T}: accuracy" for a in ("vanilla RNN", "minimalRNN")
+                      for T in (200, 400)]
 
 
 def test_update_and_export_in_the_dynamics_view(monkeypatch):

@@ -206,7 +206,7 @@ def dynamics_figure(d: Any, key: str) -> dict:
     from components.trainability_dynamics import ARCHS, CONFIG_TEXT, CONFIGS
 
     archs, Ts = list(ARCHS), list(d.T)
-    gap_x, gap_y = 0.06, 0.16
+    gap_x, gap_y = 0.06, 0.2
     width = (1 - gap_x * (len(Ts) - 1)) / len(Ts)
     height = (1 - gap_y) / 2
     data, annotations = [], []
@@ -218,13 +218,16 @@ def dynamics_figure(d: Any, key: str) -> dict:
             xa, ya = ("x", "y") if n == 1 else (f"x{n}", f"y{n}")
             x0 = c * (width + gap_x)
             y0 = (1 - r) * (height + gap_y)
+            last_row = r == len(archs) - 1
             layout_axes["xaxis" if n == 1 else f"xaxis{n}"] = axis(
-                "training step" if r == len(archs) - 1 else "", domain=[x0, x0 + width],
-                anchor=ya, range=[0, float(d.checkpoints[-1]) * 1.02])
+                "training step" if last_row else "", domain=[x0, x0 + width],
+                anchor=ya, range=[0, float(d.checkpoints[-1]) * 1.02],
+                showticklabels=last_row)  # one row of step labels: the titles fit above
             layout_axes["yaxis" if n == 1 else f"yaxis{n}"] = axis(
-                "accuracy" if c == 0 else "", domain=[y0, y0 + height], anchor=xa,
+                "", domain=[y0, y0 + height], anchor=xa,
                 range=[0, 1.04], tickvals=[0.1, d.threshold, 1.0])
-            annotations.append({"text": f"<b>{ARCHS[arch]}</b>, T = {T}", "showarrow": False,
+            annotations.append({"text": f"<b>{ARCHS[arch]}</b>, T = {T}: accuracy",
+                                "showarrow": False,
                                 "xref": "paper", "yref": "paper", "x": x0 + width / 2,
                                 "y": y0 + height, "yanchor": "bottom", "font": {"size": 13}})
             acc = d.accuracy[arch][str(T)]
@@ -251,7 +254,7 @@ def dynamics_figure(d: Any, key: str) -> dict:
         {"panel": "trainability", "view": "dynamics", "key": key, "file": d.name,
          "T": list(Ts)},
         uirevision="train-dynamics", hovermode="closest", showlegend=True,
-        margin={"l": 52, "r": 8, "t": 24, "b": 40}, annotations=annotations,
+        margin={"l": 44, "r": 8, "t": 24, "b": 40}, annotations=annotations,
         legend={"orientation": "h", "x": 0, "y": -0.16, "yanchor": "top", "font": {"size": 11}},
         **layout_axes)
     return {"data": data, "layout": layout}

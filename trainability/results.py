@@ -197,7 +197,7 @@ def overlay_params(base: theory.Params, mode: str) -> tuple[theory.Params, str]:
 
 def _overlay_value(r, overlay: str) -> float:
     if overlay == "tau_jac":
-        return 1.0 / abs(math.log(r.chi_jac)) if r.chi_jac != 1.0 else math.inf
+        return r.tau_jac  # theory's own two-sided timescale (types.PointResult.tau_jac)
     return r.xi_jac if overlay.startswith("xi_jac") else r.xi_c
 
 

@@ -7,6 +7,10 @@
   package, so nothing else is needed) plus the hash of each inline script Dash
   writes into the page; ``frame-ancestors`` and ``X-Frame-Options`` against
   click-jacking; ``X-Content-Type-Options: nosniff``; ``Referrer-Policy``;
+* compression of every answer the browser accepts it for (zstd, brotli or gzip,
+  by flask-compress): a phase diagram is ~5x smaller on the wire. The page's
+  scripts (plotly.js and Dash, the same bytes for every visitor) are compressed
+  once per worker and kept (:class:`StaticCache`), not once per visitor;
 * a request-size limit (Flask's ``MAX_CONTENT_LENGTH``: larger bodies get 413);
 * a shape check of every ``POST /_dash-update-component``: the body must name a
   registered callback and list exactly its inputs, state and outputs, otherwise
@@ -33,10 +37,12 @@ True
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Any
 
 import dash
 from flask import Flask, g, jsonify, request
+from flask_compress import Compress
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from components import ids
@@ -48,6 +54,10 @@ log = logging.getLogger(__name__)
 #: ``tests/test_serving.py``); 64 kB leaves a wide margin.
 MAX_BODY_BYTES = 64 * 1024
 ERROR_HEADER = "X-Callback-Error"
+#: Encodings offered, best first (Chromium, Firefox and Safari accept all three or two).
+COMPRESS_ALGORITHMS = ["zstd", "br", "gzip"]
+#: Paths whose answers never change for a URL (fingerprinted scripts, the assets).
+STATIC_PREFIXES = ("_dash-component-suites/", "assets/")
 NOTICE_TEXT = ("Something went wrong while updating this view; the panels still show the "
                "last good result. Try other values or reload the page.")
 
@@ -143,11 +153,56 @@ def harden(server: Flask, *, app: Any = None, notice_id: str | None = ids.NOTICE
             response.headers[ERROR_HEADER] = g.callback_error
         return response
 
+    compress(server, prefix)
     server.register_error_handler(Exception, _error_handler(endpoint))
     _log_like_gunicorn()
     if app is not None and getattr(app, "_on_error", None) is None:
         app._on_error = _callback_error_handler(notice_id)
     return server
+
+
+class StaticCache:
+    """flask-compress cache backend: the compressed scripts and assets, never a callback.
+
+    Keys are ``"<algorithm>;<path>"`` (:func:`static_key`); a key of anything else is
+    ``""``-suffixed and neither stored nor found, so each callback answer is
+    compressed on its own. At most :attr:`MAX_ITEMS` files, least recently used out.
+    """
+
+    MAX_ITEMS = 64
+
+    def __init__(self) -> None:
+        self.items: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, key: str) -> bytes | None:
+        if key.endswith(";"):
+            return None
+        data = self.items.get(key)
+        if data is not None:
+            self.items.move_to_end(key)
+        return data
+
+    def set(self, key: str, data: bytes) -> None:
+        if key.endswith(";"):
+            return
+        self.items[key] = data
+        self.items.move_to_end(key)
+        while len(self.items) > self.MAX_ITEMS:
+            self.items.popitem(last=False)
+
+
+def compress(server: Flask, prefix: str = "/") -> Compress:
+    """Compress answers with flask-compress (zstd level 3, brotli 4, gzip 6: ~2 ms for
+    a phase diagram's answer) and keep compressed static files (:class:`StaticCache`)."""
+    statics = tuple(prefix + p for p in STATIC_PREFIXES)
+
+    def static_key(req) -> str:
+        ok = req.method == "GET" and req.path.startswith(statics)
+        return req.full_path if ok else ""
+
+    server.config.update(COMPRESS_ALGORITHM=COMPRESS_ALGORITHMS, COMPRESS_CACHE_KEY=static_key,
+                         COMPRESS_CACHE_BACKEND=StaticCache)
+    return Compress(server)
 
 
 def _log_like_gunicorn() -> None:

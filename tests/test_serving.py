@@ -99,6 +99,59 @@ def test_page_assets_and_dash_endpoints_load(server):
     assert isinstance(layout.json(), dict) and len(deps.json()) >= 2
 
 
+ENCODINGS = "gzip, deflate, br, zstd"  # what Chromium sends
+
+
+def decode(reply) -> bytes:
+    """The body of ``reply`` as sent before compression."""
+    import gzip
+
+    import brotli
+    from backports import zstd
+
+    enc = reply.headers.get("content-encoding")
+    return {"zstd": zstd.decompress, "br": brotli.decompress, "gzip": gzip.decompress,
+            None: bytes}[enc](reply.body)
+
+
+def test_answers_are_compressed_when_the_browser_accepts_it(server, model):
+    """Issue 14: what a browser accepts goes out compressed (zstd first, else brotli or
+    gzip) and decodes to exactly the uncompressed answer; scripts are compressed once."""
+    page = get(server, "/")
+    src = re.findall(r'<script src="([^"]+)"', page.body.decode())
+    script = max(src, key=lambda s: "plotly" in s)
+    http_ = Http(server.url)
+    try:
+        plain = http_.request("GET", script, headers={"Accept": "*/*"})
+        assert "content-encoding" not in plain.headers  # nothing accepted, nothing encoded
+        for accept, enc in ((ENCODINGS, "zstd"), ("gzip, br", "br"), ("gzip", "gzip")):
+            first = http_.request("GET", script, headers={"Accept-Encoding": accept})
+            again = http_.request("GET", script, headers={"Accept-Encoding": accept})
+            assert first.headers["content-encoding"] == enc
+            assert decode(first) == plain.body and again.body == first.body
+            assert len(first.body) < len(plain.body) / 2
+        session = Session(model, http_)
+        raw, wire = [], []
+
+        def send(body):  # each callback of a page load, with and without encodings
+            text = json.dumps(body)
+            reply = http_.request("POST", ENDPOINT, text, headers={"Accept-Encoding": ENCODINGS})
+            same = http_.request("POST", ENDPOINT, text)
+            assert reply.status == same.status == 200
+            assert "content-encoding" not in same.headers
+            if len(same.body) > 1000:
+                assert reply.headers["content-encoding"] == "zstd"
+            assert json.loads(decode(reply)) == json.loads(same.body)
+            raw.append(len(same.body))
+            wire.append(len(reply.body))
+            return same
+
+        assert session.page_load(send=send)
+        assert sum(wire) < sum(raw) / 4, (raw, wire)
+    finally:
+        http_.close()
+
+
 def test_security_headers_match_the_page(server):
     page = get(server, "/")
     html = re.sub(r"<!--.*?-->", "", page.body.decode(), flags=re.S)  # comments never run

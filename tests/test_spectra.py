@@ -180,6 +180,29 @@ def test_minimal_density_normalised_and_moments(name, T):
     assert sp.moment(2) == pytest.approx(sp.m2, rel=MOMENT_RTOL)
 
 
+@pytest.mark.parametrize("T", [219, 300])
+def test_long_products_are_traced(T):
+    """The continuation's first point needed more than 200 Newton steps once ln lambda at
+    the top of the support passed ~200 (found by the class-load benchmark's random views:
+    it raised at T = 219 here). Traced now: normalised, and its moments are chi^T."""
+    p = theory.Params(arch="minimal", sigma_w=2.94, sigma_b=0.8, mu_b=-1.25, sigma_v=1.8,
+                      R=3.57, Sigma=0.14)
+    sp = theory.spectrum(p, T)
+    assert "did not converge" not in sp.method
+    assert sp.mass_below_grid > 0.1  # s below e^LOG_S_MIN: counted, not drawn
+    assert abs(_mass(sp) + sp.mass_below_grid - 1.0) < MASS_ATOL
+    assert sp.moment(1) == pytest.approx(theory.point(p).chi_jac ** T, rel=MOMENT_RTOL)
+
+
+def test_an_untraceable_density_is_a_clear_error():
+    """Where the continuation cannot start, the error says so and names what still holds
+    (an ArithmeticError: the dashboard shows it in the panel)."""
+    p = theory.Params(arch="minimal", sigma_w=2.94, sigma_b=0.8, mu_b=-1.25, sigma_v=1.8,
+                      R=3.57, Sigma=0.14)
+    with pytest.raises(ArithmeticError, match="could not be traced.*moments m1, m2 are exact"):
+        theory.spectrum(p, 500)
+
+
 # ------------------------------------------------------- against sampled networks
 
 

@@ -317,8 +317,12 @@ def trace(w_top, w_floor, w_mid, dw_max, d_scale, mass_goal, tail_tol, eta_t, et
     lt = math.atan(eta_t)
     lnt = 0.5 * math.log1p(eta_t * eta_t)
     a0 = complex(-w_top, -lt)
-    a, dF, t, _, ok, _ = newton(a0, complex(w_top + lnt, lt), 200, K, M, logc, v, logy, iy, wy,
-                             p0, law, c0, mu, s, h, zmax)
+    # Newton's steps are capped at 1 and the root lies at most |w_top| away from a0:
+    # 200 iterations were too few once w_top passed ~200 (long products, T > 200)
+    a, dF, t, _, ok, _ = newton(a0, complex(w_top + lnt, lt), 200 + 2 * int(abs(w_top)), K, M,
+                             logc, v, logy, iy, wy, p0, law, c0, mu, s, h, zmax)
+    if not ok:  # no starting point: nothing can be traced
+        return 1, np.full(1, w_top), np.full(1, a), np.full(1, dF), np.zeros(1), 3
     d0, _, _ = polished(a, w_top, eta_f, atom0, atom_w, atom_m, K, M, logc, v, logy, iy, wy,
                         p0, law, c0, mu, s, h, zmax)
     ws[0] = w_top

@@ -205,6 +205,10 @@ def vanilla_law(phi: str, sigma_w: float, mu: float, q: float) -> FactorLaw:
                      float(np.max(logy)), r2)
 
 
+class SpectrumError(ArithmeticError):
+    """The density's numerical continuation failed (the moments are still exact)."""
+
+
 @dataclass(frozen=True)
 class FreeProduct:
     """S-transform of the product: law^(boxtimes K) boxtimes MP(c, v)^(boxtimes M).
@@ -257,7 +261,9 @@ def free_density(fp: FreeProduct, n_points: int) -> tuple[np.ndarray, np.ndarray
             break
         top = min(bound, top + 20.0 * sig + 20.0)
     if status == 2 or wc.size < 3:
-        raise RuntimeError(f"spectrum continuation failed (status {status}) at w={wc[-1]:.4g}")
+        raise SpectrumError(f"the singular-value density could not be traced here (status "
+                            f"{status} at ln λ = {wc[-1] + fp.shift:.4g}); the moments m1, m2 "
+                            "are exact: use them, or a shorter T")
     stalled = status == 3  # step underflow: keep the law traced so far, flag it
     w_inc, d_inc = wc[::-1], dc[::-1]
     cdfs = [_cum(d_inc * np.exp(k * (w_inc - w_inc[-1])), w_inc) for k in (0, 1, 2)]

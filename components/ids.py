@@ -107,4 +107,5 @@ TRAIN_DOWNLOAD = "train-download"
 TRAIN_READY = "train-ready"  # dcc.Store: the panel's controls were restored from the URL
 TRAIN_URL_SINK = "train-url-sink"  # dcc.Store written by the clientside URL writer
 TRAIN_NOTICES = "train-notices"  # dcc.Store: what the URL's panel keys got wrong
+TRAIN_DRAWN = "train-drawn"  # dcc.Store: what the panel shows, bar the view's key
 TRAIN_POLL = "train-poll"  # dcc.Interval: on while the theory curves wait for the start-up

@@ -174,6 +174,6 @@ def panel(graph_config: dict) -> html.Section:
                  **{"aria-label": "Measured trainability with the theory's prediction"}),
         html.Div(id=ids.TRAIN_CAPTION, className="train-caption", role="status"),
         dcc.Store(id=ids.TRAIN_READY, data=False), dcc.Store(id=ids.TRAIN_URL_SINK),
-        dcc.Store(id=ids.TRAIN_NOTICES, data=""),
+        dcc.Store(id=ids.TRAIN_NOTICES, data=""), dcc.Store(id=ids.TRAIN_DRAWN),
         dcc.Interval(id=ids.TRAIN_POLL, interval=POLL_MS, disabled=True),
         _foot()])

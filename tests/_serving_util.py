@@ -187,11 +187,29 @@ class Reply:
 
     status: int
     headers: dict[str, str]
-    body: bytes
+    body: bytes  # decoded, when it came compressed
     seconds: float
+    wire_bytes: int = -1  # the body's size on the wire (-1: not counted)
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+def decompress(data: bytes, encoding: str) -> bytes:
+    """``data`` sent with ``Content-Encoding: encoding`` (zstd, br or gzip), decoded."""
+    if encoding == "zstd":
+        from backports import zstd
+
+        return zstd.decompress(data)
+    if encoding == "br":
+        import brotli
+
+        return brotli.decompress(data)
+    if encoding == "gzip":
+        import gzip
+
+        return gzip.decompress(data)
+    raise ValueError(f"unknown Content-Encoding {encoding!r}")
 
 
 class Http:
@@ -202,9 +220,10 @@ class Http:
     new connection; :attr:`retries` counts those.
     """
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, encodings: str | None = None) -> None:
         host, port = url.split("//", 1)[1].split(":")
         self.host, self.port, self.timeout = host, int(port.rstrip("/")), timeout
+        self.encodings = encodings  # Accept-Encoding, e.g. Chromium's; bodies are decoded
         self.conn: http.client.HTTPConnection | None = None
         self.used = False
         self.retries = 0
@@ -214,6 +233,8 @@ class Http:
         if isinstance(body, str):
             body = body.encode()
         hdrs = {"Accept": "application/json", **(headers or {})}
+        if self.encodings:
+            hdrs.setdefault("Accept-Encoding", self.encodings)
         if body is not None:
             hdrs.setdefault("Content-Type", "application/json")
         for attempt in (0, 1):
@@ -239,8 +260,11 @@ class Http:
             self.used = True
             if resp.getheader("Connection", "").lower() == "close":
                 self.close()
-            return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data,
-                         time.perf_counter() - t0)
+            hdrs_in = {k.lower(): v for k, v in resp.getheaders()}
+            wire = len(data)
+            if self.encodings and hdrs_in.get("content-encoding"):
+                data = decompress(data, hdrs_in["content-encoding"])
+            return Reply(resp.status, hdrs_in, data, time.perf_counter() - t0, wire)
         raise AssertionError("unreachable")
 
     def get_json(self, path: str) -> Any:

@@ -205,6 +205,24 @@ def test_update_draws_marker_caption_and_scatter(vmap):
     assert "Every cell" in text
 
 
+def test_figure_is_resent_only_when_what_it_shows_changes(vmap):
+    """Issue 14: a move that leaves the figure as drawn sends only the caption."""
+    sig = cb.drawn_signature
+    off = ViewState.default("vanilla")  # off the map's cut: no marker
+    on = off.replace(sigma_w=1.6, T=64, **ON_CUT)
+    values = dict(DEFAULT_VALUES)
+    # off the cut, the figure follows neither the point, nor T, nor k (the caption may)
+    for move in ({"sigma_w": 1.7}, {"T": 60}, {"k": 9.0}, {"sigma_v": 0.3}):
+        assert sig(off.replace(**move), values) == sig(off, values), move
+    # on the cut the marker moves with the point; another map, step or view redraws
+    assert sig(on.replace(sigma_w=1.7), values) != sig(on, values)
+    assert sig(on.replace(T=80), values) != sig(on, values)
+    assert sig(on, values) != sig(off, values)
+    for change in ({"step": "250"}, {"view": "scatter"}, {"map": "minimal_mu_b"}):
+        assert sig(off, dict(values, **change)) != sig(off, values), change
+    assert sig(off, values, ["Link: bad tstep"]) != sig(off, values)
+
+
 def test_no_maps_or_broken_maps_say_so(tmp_path, monkeypatch):
     monkeypatch.setattr(cb, "catalogue", lambda: tm.catalogue(str(tmp_path)))
     monkeypatch.setattr(texport, "catalogue", lambda: tm.catalogue(str(tmp_path)))

@@ -89,6 +89,23 @@ def update(view: ViewState, values: dict,
     return fig, caption(m, ck, [n for n in notes if n]), bool(pending)
 
 
+def drawn_signature(view: ViewState, values: dict, notices: Sequence[str] = ()) -> str:
+    """What :func:`update`'s figure shows for ``view``, bar the view's key in ``meta``.
+
+    Most moves of the view's controls leave the figure as it is (the map and its curves
+    do not depend on the view; only the current point's marker does): when the
+    signature is the one drawn, only the caption is sent and the browser redraws no
+    figure (issue 14: a second figure redrawn per move cost both ends).
+    """
+    parts: tuple = (sorted(values.items()), tuple(notices))
+    if values["view"] == "map" and catalogue().maps:
+        m = resolve(values["map"], view)
+        step = None if values["step"] == "last" else int(values["step"])
+        parts += (m.name, m.checkpoint_index(step), current_point(m, view)[0],
+                  bool(waiting(m)))
+    return repr(parts)
+
+
 def restore(search: Any) -> tuple:
     """The panel's control values from the URL (its notices go to the caption)."""
     values, notices = trainability_panel.decode(search)
@@ -132,21 +149,26 @@ def register(app) -> None:
         return (*values[:3], "; ".join(values[3]), values[4])
 
     @app.callback([Output(ids.TRAIN_GRAPH, "figure"), Output(ids.TRAIN_CAPTION, "children"),
-                   Output(ids.TRAIN_POLL, "disabled")],
+                   Output(ids.TRAIN_POLL, "disabled"), Output(ids.TRAIN_DRAWN, "data")],
                   [*panel_ins, *_VIEW_INPUTS, Input(ids.TRAIN_POLL, "n_intervals")],
                   [*_VIEW_STATES, State(ids.TRAIN_NOTICES, "data"),
-                   State(ids.TRAIN_READY, "data")])
+                   State(ids.TRAIN_READY, "data"), State(ids.TRAIN_DRAWN, "data")])
     def draw(map_name, step, view_name, *rest):
-        notices, ready = rest[-2:]
+        notices, ready, drawn = rest[-3:]
         if not ready:
-            return no_update, no_update, no_update
-        n_in = len(_VIEW_INPUTS)  # rest: view inputs, the poll, view states, 2 states
-        view = parse.parse(_NAMES, (*rest[:n_in], *rest[n_in + 1:-2]))
+            return no_update, no_update, no_update, no_update
+        n_in = len(_VIEW_INPUTS)  # rest: view inputs, the poll, view states, 3 states
+        view = parse.parse(_NAMES, (*rest[:n_in], *rest[n_in + 1:-3]))
         values = map_values(map_name, step, view_name)
-        fig, text, pending = update(view, values, [f"Link: {notices}"] if notices else [])
-        if pending and ctx.triggered_id == ids.TRAIN_POLL:  # still compiling: keep waiting
-            return no_update, no_update, False
-        return fig, text, not pending
+        notes = [f"Link: {notices}"] if notices else []
+        polled = ctx.triggered_id == ids.TRAIN_POLL
+        signature = drawn_signature(view, values, notes)
+        fig, text, pending = update(view, values, notes)
+        if pending and polled:  # still compiling: keep waiting
+            return no_update, no_update, False, no_update
+        if signature == drawn and not polled:  # the figure already shows this
+            return no_update, text, no_update, no_update
+        return fig, text, not pending, signature
 
     app.clientside_callback(WRITE_URL, Output(ids.TRAIN_URL_SINK, "data"),
                             [Input(ids.TRAIN_READY, "data"), *panel_ins])

@@ -297,7 +297,13 @@ def test_chaotic_side_shows_the_growth_time_and_is_not_called_trainable():
     T = k tau contour closes around the critical line from both sides."""
     import theory
     from components import compute
-    from components.figures.phase import Z_INFINITE, heat_values, hover_text, level_lines
+    from components.figures.phase import (
+        CHAOTIC_HOVER,
+        Z_INFINITE,
+        heat_values,
+        level_lines,
+        phase_figure,
+    )
     from components.readout import readout_html
 
     view = ViewState.default().replace(sigma_w=2.5, sigma_b=0.2, sigma_v=0.5, T=50, k=6.0)
@@ -321,9 +327,11 @@ def test_chaotic_side_shows_the_growth_time_and_is_not_called_trainable():
         assert row_chaotic[above].any() and (~row_chaotic[above]).any()  # both sides
     xs, _ = level_lines(g, "xi_jac", level)
     assert sum(x is None for x in xs) >= 2  # the contour: one line each side
-    text = hover_text(g["tau_jac"], np.asarray(g["exists"]) == 1, chaotic)
+    heat = phase_figure([compute.PhaseData("vanilla", g, [], p)], view, "?c")["data"][0]
     i, j = np.argwhere(chaotic)[0]
     growth = float(f"{g['tau_jac'][i, j]:.4g}")
-    assert text[i][j] == f"∞ (chaotic: gradients grow e-fold in {growth} steps)"
+    assert (heat["customdata"][i][j], heat["text"][i][j]) == (CHAOTIC_HOVER, growth)
+    assert "%{customdata}%{text}" in heat["hovertemplate"]
     i, j = np.argwhere(~chaotic)[0]
-    assert text[i][j] == float(f"{g['tau_jac'][i, j]:.4g}")  # the ordered side: xi_jac
+    assert heat["customdata"][i][j] == ""
+    assert heat["text"][i][j] == float(f"{g['tau_jac'][i, j]:.4g}")  # ordered: xi_jac

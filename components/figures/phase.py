@@ -68,6 +68,8 @@ GREYS = {"no_fp": "#5a5a5a", "inf": "#cfcfcf"}
 VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
            "#6ece58", "#b5de2b", "#fde725")  # plotly.colors.sequential.Viridis
 TK_STYLE = {"color": "white", "width": 2.5, "dash": "dash"}
+#: Hover text in front of a chaotic cell's growth time in the xi_jac diagram.
+CHAOTIC_HOVER = "∞ (chaotic); e-fold growth time 1/ln χ = "
 
 
 def phase_figure(panels: Sequence[Any], view: Any, key: str) -> dict:
@@ -223,7 +225,7 @@ def _panel_traces(p: Any, view: Any, i: int) -> list[dict]:
     heat = {
         "type": "heatmap", "x": plain(g.x, 8), "y": plain(g.y, 8),
         "z": colour_values(g, view.field),
-        "text": hover_text(xi, exists, chaotic if view.field == "xi_jac" else None),
+        "text": hover_text(xi, exists),
         **colour_settings(view, show_scale=i == 0),
         "showlegend": False,
         "name": arch,
@@ -231,6 +233,9 @@ def _panel_traces(p: Any, view: Any, i: int) -> list[dict]:
                           f"%{{text}}<extra>{specs.ARCH_LABELS[arch]}</extra>"),
         **axes,
     }
+    if view.field == "xi_jac" and chaotic.any():  # tau_jac is shown there: say so
+        heat["customdata"] = np.where(chaotic, CHAOTIC_HOVER, "").tolist()
+        heat["hovertemplate"] = heat["hovertemplate"].replace("%{text}", "%{customdata}%{text}")
     tk = {"type": "scatter", "mode": "lines", "x": [], "y": [], "line": TK_STYLE,
           "hoverinfo": "skip", "showlegend": i == 0, "legendgroup": "tk", **axes}
     return [heat, _bistable_trace(g, axes, i), tk,
@@ -250,30 +255,23 @@ def colour_values(g: Any, field: str) -> list:
     return plain(np.round(heat_values(g, field), Z_DECIMALS), 6)
 
 
-def hover_text(xi: np.ndarray, exists: np.ndarray,
-               chaotic: np.ndarray | None = None) -> list[list]:
+def hover_text(xi: np.ndarray, exists: np.ndarray) -> list[list]:
     """xi of each cell for the hover label: a number with 4 significant digits, "∞",
-    or "no stable fixed point"; a chaotic cell of the xi_jac diagram shows its growth
-    time instead of ∞.
+    or "no stable fixed point".
 
-    Numbers go out as JSON numbers (plotly.js prints them as they are): shorter than
-    text and rounded in one vectorised step (:func:`round_sig`); only the special
-    cells are written in Python.
+    Numbers go out as JSON numbers (plotly.js prints them as they are), rounded in one
+    vectorised step (:func:`round_sig`); only the few special cells are written in
+    Python. In the xi_jac diagram a chaotic cell holds its growth time 1/ln chi, and the
+    heatmap's ``customdata`` puts :data:`CHAOTIC_HOVER` in front of it.
     """
     xi = np.asarray(xi, dtype=float)
+    exists = np.asarray(exists, dtype=bool)
     shown = round_sig(xi, 4)
     out = shown.tolist()
-    flags = np.zeros_like(exists, dtype=bool) if chaotic is None else np.asarray(chaotic)
-    special = ~np.asarray(exists, dtype=bool) | ~np.isfinite(shown) | flags
-    cells = np.argwhere(special).tolist()
-    for (i, j), v, ok, grows in zip(cells, shown[special].tolist(), exists[special].tolist(),
-                                    flags[special].tolist(), strict=True):
-        if not ok:
-            out[i][j] = "no stable fixed point"
-        elif grows and math.isfinite(v):
-            out[i][j] = f"∞ (chaotic: gradients grow e-fold in {v} steps)"
-        else:
-            out[i][j] = "∞" if v == math.inf else "n/a"
+    special = ~exists | ~np.isfinite(shown)
+    for (i, j), v, ok in zip(np.argwhere(special).tolist(), shown[special].tolist(),
+                             exists[special].tolist(), strict=True):
+        out[i][j] = ("no stable fixed point" if not ok else "∞" if v == math.inf else "n/a")
     return out
 
 

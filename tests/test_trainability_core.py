@@ -346,7 +346,15 @@ def test_shipped_maps_refit_to_their_recorded_k(path):
     data = results.load(path)
     record = json.loads(path.with_name(path.name.removesuffix(".json.gz") +
                                        ".record.json").read_text())
-    assert results.refit(data) == data["fit"] == record["fit"]
+    assert data["fit"] == record["fit"]
+    # the same fit again; a machine's floating point may differ in the last bits (seen:
+    # 3e-15 relative in beta on another CPU), not more
+    refit = results.refit(data)
+    assert [sorted(f) for f in refit] == [sorted(f) for f in record["fit"]]
+    for new, old in zip(refit, record["fit"], strict=True):
+        for key, value in old.items():
+            assert new[key] == (pytest.approx(value, rel=1e-9, abs=1e-12)
+                                if isinstance(value, float) else value), (new["step"], key)
 
 
 # --- layering ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ It starts the server the way the README does (``python app.py``, on a free
 port through ``PORT``; or ``--url`` to measure a running one), opens the default
 view at 1280x720 and measures:
 
-* ``key``: focus the sigma_w slider thumb and press ArrowRight / ArrowLeft
+* ``key`` (a move in the plane): focus the sigma_w slider thumb and press ArrowRight / ArrowLeft
   (alternating, ``--presses`` times, default 30). Latency = last
   ``plotly_afterplot`` of the three graphs (phase diagram, memory, spectrum)
   minus ``performance.now()`` just before the key press, once all three show the
@@ -18,11 +18,14 @@ view at 1280x720 and measures:
   contour level, meta), not re-sent.
 * ``key_out_of_plane``: the same with sigma_v (not in the plane): the 150x150
   grid is recomputed and re-sent on every press.
+* for both kinds of press, the bytes the callback answers took on the wire
+  (Chromium's own count of each response body as received, compressed).
 * ``drag``: drag the sigma_w thumb for one second (40 mouse moves), release;
   reported: last afterplot after release minus the release time.
 
-Targets (issue 4): key median <= 150 ms, p95 <= 300 ms; drag final frame
-<= 400 ms after release. Prints a table and writes ``benchmarks/results/browser.json``.
+Targets (issue 14): key median <= 120 ms and p95 <= 250 ms for both kinds; an
+out-of-plane press <= 100 KB on the wire, an in-plane press <= 20 KB; drag final
+frame <= 400 ms after release (issue 4).
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 GRAPHS = ("phase-graph", "memory-graph", "spectrum-graph")
-TARGETS = {"key_median_ms": 150.0, "key_p95_ms": 300.0, "drag_final_ms": 400.0}
+TARGETS = {"key_median_ms": 120.0, "key_p95_ms": 250.0, "key_out_of_plane_median_ms": 120.0,
+           "key_out_of_plane_p95_ms": 250.0, "drag_final_ms": 400.0}
+BYTES_TARGETS = {"key_kb_max": 20.0, "key_out_of_plane_kb_max": 100.0}
 
 INSTALL_JS = """() => {
   window.__draws = {};
@@ -118,19 +123,27 @@ def wait_settled(page, old: str, timeout: float = 30_000) -> None:
     page.wait_for_function(SETTLED_JS, arg=[list(GRAPHS), old], timeout=timeout, polling=5)
 
 
-def key_presses(page, name: str, presses: int) -> list[float]:
-    """Latency (ms) of each key press on slider ``name``."""
+def key_presses(page, name: str, presses: int) -> tuple[list[float], list[float]]:
+    """Latency (ms) and callback answers' bytes on the wire (kB) of each key press on
+    slider ``name``."""
     thumb = page.locator(f"#ctl-{name} [role=slider]")
-    out = []
+    requests: list = []
+    page.on("requestfinished", requests.append)
+    out, wire = [], []
     for i in range(presses):
         thumb.focus()
         old = page.evaluate("window.location.search")
+        page.wait_for_timeout(20)
+        requests.clear()
         t0 = page.evaluate("performance.now()")
         page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
         wait_settled(page, old)
         page.wait_for_timeout(30)  # let any trailing afterplot land
         out.append(page.evaluate(LAST_DRAW_JS, t0))
-    return out
+        wire.append(sum(r.sizes()["responseBodySize"] for r in list(requests)
+                        if "_dash-update-component" in r.url) / 1e3)
+    page.remove_listener("requestfinished", requests.append)
+    return out, wire
 
 
 def drag(page, name: str, seconds: float = 1.0, moves: int = 40) -> float:
@@ -169,11 +182,14 @@ def run(url: str, presses: int) -> dict:
         page.wait_for_function(SETTLED_JS.replace("if (want === old) return false;", ""),
                                arg=[list(GRAPHS), ""], timeout=120_000)
         page.evaluate(INSTALL_JS)
-        results = {
-            "key": summary(key_presses(page, "sigma_w", presses)),
-            "key_out_of_plane": summary(key_presses(page, "sigma_v", max(10, presses // 3))),
-            "drag": {"final_ms": [drag(page, "sigma_w") for _ in range(3)]},
-        }
+        results = {}
+        for kind, name, n in (("key", "sigma_w", presses),
+                              ("key_out_of_plane", "sigma_v", max(10, presses // 3))):
+            latency, wire = key_presses(page, name, n)
+            results[kind] = summary(latency)
+            results[kind].update(wire_kb_median=statistics.median(wire), wire_kb_max=max(wire),
+                                 wire_kb=wire)
+        results["drag"] = {"final_ms": [drag(page, "sigma_w") for _ in range(3)]}
         browser.close()
     results["drag"]["median_final_ms"] = statistics.median(results["drag"]["final_ms"])
     return results
@@ -191,16 +207,20 @@ def main() -> None:
         with serve() as url:
             res = run(url, args.presses)
     checks = {"key_median_ms": res["key"]["median_ms"], "key_p95_ms": res["key"]["p95_ms"],
+              "key_out_of_plane_median_ms": res["key_out_of_plane"]["median_ms"],
+              "key_out_of_plane_p95_ms": res["key_out_of_plane"]["p95_ms"],
               "drag_final_ms": res["drag"]["median_final_ms"]}
-    print(f"{'measure':<34}{'value (ms)':>12}{'target':>10}{'ok':>5}")
+    print(f"{'measure':<34}{'value':>12}{'target':>10}{'ok':>5}")
     for name, value in checks.items():
         ok = value <= TARGETS[name]
-        print(f"{name:<34}{value:>12.0f}{TARGETS[name]:>10.0f}{'yes' if ok else 'NO':>5}")
-    oop = res["key_out_of_plane"]
-    print(f"{'key_out_of_plane median / p95':<34}{oop['median_ms']:>6.0f} /{oop['p95_ms']:>4.0f}"
-          f"{'(info)':>10}")
+        print(f"{name:<34}{value:>9.0f} ms{TARGETS[name]:>7.0f} ms{'yes' if ok else 'NO':>5}")
+    for kind in ("key", "key_out_of_plane"):
+        name, value = f"{kind}_kb_max", res[kind]["wire_kb_max"]
+        ok = value <= BYTES_TARGETS[name]
+        print(f"{name:<34}{value:>9.1f} kB{BYTES_TARGETS[name]:>7.0f} kB{'yes' if ok else 'NO':>5}")
+        checks[name] = value
     print("drag final frames (ms):", ", ".join(f"{v:.0f}" for v in res["drag"]["final_ms"]))
-    out = {"results": res, "targets": TARGETS, "checks": checks,
+    out = {"results": res, "targets": {**TARGETS, **BYTES_TARGETS}, "checks": checks,
            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                        "load_avg": os.getloadavg()}, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -111,10 +111,11 @@ def test_phase_figure_draws_log_xi_masks_and_lines():
     ticks = dict(zip(fig["data"][HEATMAP]["colorbar"]["tickvals"],
                      fig["data"][HEATMAP]["colorbar"]["ticktext"], strict=True))
     assert ticks[Z_INFINITE] == "∞" and ticks[Z_NO_FIXED_POINT] == "no f.p."
-    text = fig["data"][HEATMAP]["text"]
-    assert text[0][-1] == "∞"
-    assert text[1][-1] == "no stable fixed point"
-    assert text[0][0] == float(f"{xi[0, 0]:.4g}")  # a JSON number, 4 significant digits
+    heat = fig["data"][HEATMAP]
+    text, labels = heat["text"], heat["customdata"]
+    assert (labels[0][-1], text[0][-1]) == ("∞", "")  # the hover shows label + number
+    assert (labels[1][-1], text[1][-1]) == ("no stable fixed point", "")  # "", never null
+    assert (labels[0][0], text[0][0]) == ("", float(f"{xi[0, 0]:.4g}"))  # 4 significant digits
     hatch = fig["data"][BISTABLE]
     hx = [v for v in hatch["x"] if v is not None]
     hy = [v for v in hatch["y"] if v is not None]
@@ -124,7 +125,7 @@ def test_phase_figure_draws_log_xi_masks_and_lines():
     crit = fig["data"][CRIT]
     assert crit["x"] == [1.5, 1.6, None] and crit["y"] == [0.0, 1.0, None]
     assert "σ<sub>w</sub> = %{x:.4g}" in fig["data"][HEATMAP]["hovertemplate"]
-    assert "ξ<sub>jac</sub> = %{text}" in fig["data"][HEATMAP]["hovertemplate"]
+    assert "ξ<sub>jac</sub> = %{customdata}%{text}" in fig["data"][HEATMAP]["hovertemplate"]
 
 
 def test_phase_t_equals_k_xi_line_sits_on_the_level():

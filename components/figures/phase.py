@@ -68,7 +68,7 @@ GREYS = {"no_fp": "#5a5a5a", "inf": "#cfcfcf"}
 VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
            "#6ece58", "#b5de2b", "#fde725")  # plotly.colors.sequential.Viridis
 TK_STYLE = {"color": "white", "width": 2.5, "dash": "dash"}
-#: Hover text in front of a chaotic cell's growth time in the xi_jac diagram.
+#: Hover label in front of a chaotic cell's growth time in the xi_jac diagram.
 CHAOTIC_HOVER = "∞ (chaotic); e-fold growth time 1/ln χ = "
 
 
@@ -222,20 +222,18 @@ def _panel_traces(p: Any, view: Any, i: int) -> list[dict]:
     exists = np.asarray(g["exists"]) == 1.0
     chaotic = exists & (np.asarray(g["chi_jac"], dtype=float) > 1.0)
     xl, yl, fl = param_html(g.x_name), param_html(g.y_name), FIELD_HTML[view.field]
+    values, labels = hover_values(xi, exists, chaotic if view.field == "xi_jac" else None)
     heat = {
         "type": "heatmap", "x": plain(g.x, 8), "y": plain(g.y, 8),
         "z": colour_values(g, view.field),
-        "text": hover_text(xi, exists),
+        "text": values, "customdata": labels,
         **colour_settings(view, show_scale=i == 0),
         "showlegend": False,
         "name": arch,
         "hovertemplate": (f"{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>{fl} = "
-                          f"%{{text}}<extra>{specs.ARCH_LABELS[arch]}</extra>"),
+                          f"%{{customdata}}%{{text}}<extra>{specs.ARCH_LABELS[arch]}</extra>"),
         **axes,
     }
-    if view.field == "xi_jac" and chaotic.any():  # tau_jac is shown there: say so
-        heat["customdata"] = np.where(chaotic, CHAOTIC_HOVER, "").tolist()
-        heat["hovertemplate"] = heat["hovertemplate"].replace("%{text}", "%{customdata}%{text}")
     tk = {"type": "scatter", "mode": "lines", "x": [], "y": [], "line": TK_STYLE,
           "hoverinfo": "skip", "showlegend": i == 0, "legendgroup": "tk", **axes}
     return [heat, _bistable_trace(g, axes, i), tk,
@@ -245,34 +243,42 @@ def _panel_traces(p: Any, view: Any, i: int) -> list[dict]:
             markers.framework_trace(getattr(p, "defaults", ()), view, axes, show_legend=True)]
 
 
-def colour_values(g: Any, field: str) -> list:
+def colour_values(g: Any, field: str) -> np.ndarray:
     """:func:`heat_values` as the heatmap's z: :data:`Z_DECIMALS` decimals of log10 xi.
 
-    Only the colour reads z (the hover reads :func:`hover_text`, the exports the grid):
-    0.01 in log10 xi is 1/600 of the colour scale, finer than its 256 colours, and the
-    rounded field compresses 4x better on the wire than 3 decimals (issue 14).
+    Only the colour reads z (the hover reads :func:`hover_values`, the exports the
+    grid): 0.01 in log10 xi is 1/600 of the colour scale, finer than its 256 colours,
+    and the rounded field compresses 4x better on the wire than 3 decimals (issue 14).
+    A NumPy array: the JSON encoder writes it in one call (NaN as null).
     """
-    return plain(np.round(heat_values(g, field), Z_DECIMALS), 6)
+    return np.round(heat_values(g, field), Z_DECIMALS)
 
 
-def hover_text(xi: np.ndarray, exists: np.ndarray) -> list[list]:
-    """xi of each cell for the hover label: a number with 4 significant digits, "∞",
-    or "no stable fixed point".
+def hover_values(xi: np.ndarray, exists: np.ndarray,
+                 chaotic: np.ndarray | None = None) -> tuple[list, np.ndarray]:
+    """Each cell's hover: (number, label) for the heatmap's ``text`` and ``customdata``.
 
-    Numbers go out as JSON numbers (plotly.js prints them as they are), rounded in one
-    vectorised step (:func:`round_sig`); only the few special cells are written in
-    Python. In the xi_jac diagram a chaotic cell holds its growth time 1/ln chi, and the
-    heatmap's ``customdata`` puts :data:`CHAOTIC_HOVER` in front of it.
+    The hover shows label + number (``%{customdata}%{text}``): xi with 4 significant
+    digits and an empty label; "∞" or "no stable fixed point" and an empty string (not
+    null, which Plotly would print); in the xi_jac diagram a chaotic cell's growth time
+    1/ln chi behind :data:`CHAOTIC_HOVER`. The numbers are rounded in one vectorised
+    step (:func:`round_sig`) and go out as JSON numbers; the labels are a fixed-width
+    NumPy string array, which the JSON encoder writes in one call (issue 14: the
+    per-cell strings cost ~60 ms per diagram before).
     """
     xi = np.asarray(xi, dtype=float)
     exists = np.asarray(exists, dtype=bool)
     shown = round_sig(xi, 4)
-    out = shown.tolist()
-    special = ~exists | ~np.isfinite(shown)
-    for (i, j), v, ok in zip(np.argwhere(special).tolist(), shown[special].tolist(),
-                             exists[special].tolist(), strict=True):
-        out[i][j] = ("no stable fixed point" if not ok else "∞" if v == math.inf else "n/a")
-    return out
+    labels = np.full(xi.shape, "", dtype=f"<U{len(CHAOTIC_HOVER)}")
+    if chaotic is not None:
+        labels[np.asarray(chaotic, dtype=bool) & np.isfinite(shown)] = CHAOTIC_HOVER
+    labels[np.isposinf(shown)] = "∞"
+    labels[np.isnan(shown) | np.isneginf(shown)] = "n/a"
+    labels[~exists] = "no stable fixed point"
+    numbers = shown.tolist()
+    for i, j in np.argwhere(~(exists & np.isfinite(shown))).tolist():
+        numbers[i][j] = ""
+    return numbers, labels
 
 
 def bistable_outline(g: Any) -> tuple[list, list]:

@@ -154,7 +154,7 @@ def compare_timescales(data: dict, threshold: float | None = None) -> dict:
     bootstrap seed), and the fraction of networks that the rule "trained iff
     T - 1 < k tau" misclassifies at that k (networks where the theory has no value are
     left out and counted). Returns ``{"rule", "candidates": {name: [per checkpoint]},
-    "better": name with fewer misclassified at the last checkpoint}``.
+    "better": name with fewer misclassified at the last checkpoint, None on a tie}``.
     """
     n_boot = data.get("fit_settings", {}).get("n_boot", N_BOOT)
     ok = trained(data, threshold)
@@ -174,7 +174,8 @@ def compare_timescales(data: dict, threshold: float | None = None) -> dict:
         out["candidates"][name] = rows
     last = {n: r[-1]["misclassified"] for n, r in out["candidates"].items()}
     known = {n: v for n, v in last.items() if v is not None}
-    out["better"] = min(known, key=known.get) if known else None
+    winners = [n for n, v in known.items() if v == min(known.values())]
+    out["better"] = winners[0] if len(winners) == 1 else None  # a tie names neither
     return out
 
 

@@ -39,8 +39,9 @@ input difference.
 The white dashed curve $T = k\,\xi$ marks where training should still work: by default $k$
 is the one measured for this architecture (the Trainability panel, where a map is shipped),
 else $k = 6$ after Schoenholz et al. 2017 (the paper's $k$ is unverified). Measured k are
-fitted on $\tau_{\rm jac}$ (below), which predicted the trained networks better than $\xi_c$
-on the shipped maps; the legend names the timescale.
+fitted on $\tau_{\rm jac}$ (below), which predicted the trained networks at least as well as
+$\xi_c$ on every shipped map and clearly better on the vanilla RNN's; the legend names the
+timescale.
 On the chaotic side $\xi_{\rm jac}=\infty$, yet gradients *grow* by $\chi_{\rm jac}$ per step:
 there the ξ_jac diagram shows the growth time $\tau_{\rm jac} = 1/\ln\chi_{\rm jac}$ (hover says
 which), so the trainable band $T < k\,\tau_{\rm jac}$, $\tau_{\rm jac}=1/|\ln\chi_{\rm jac}|$,

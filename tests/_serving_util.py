@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import http.client
-import json
 import os
 import re
 import signal
@@ -24,6 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -192,7 +193,7 @@ class Reply:
     wire_bytes: int = -1  # the body's size on the wire (-1: not counted)
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        return orjson.loads(self.body)  # ~4x json.loads: the load benchmark's users parse a lot
 
 
 def decompress(data: bytes, encoding: str) -> bytes:

@@ -10,7 +10,8 @@ Measures, on this machine, with one XLA thread per process:
    workers: wall time, which includes cluster start and one compile per shape and worker.
 
 Run from the repository root: ``python benchmarks/bench_train.py`` (``--quick``: smaller
-step counts; ``--no-sweep``: parts 1 and 2 only). Prints a table and writes
+step counts; ``--no-sweep``: parts 1 and 2 only; ``--sweep-steps 400``: a longer sweep, where
+the cluster's start and the compiles weigh less). Prints a table and writes
 benchmarks/results/train.json with the machine's load average before and after (other
 processes inflate every number here).
 """
@@ -20,9 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
                       "intra_op_parallelism_threads=1")
@@ -86,6 +90,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-sweep", action="store_true", help="skip part 3 (the Dask sweeps)")
+    ap.add_argument("--sweep-steps", type=int, default=100,
+                    help="Adam steps per network in part 3 (more: start-up weighs less)")
     a = ap.parse_args()
     steps = 10 if a.quick else 40
     load0 = os.getloadavg()
@@ -95,7 +101,8 @@ def main() -> None:
         print(per_arch[-1], flush=True)
     single = step_cost("vanilla", 1, steps)
     loop_ms = single["cpu_per_unit_ms"]  # a loop of 8 singles costs 8x one single
-    sweeps = [] if a.no_sweep else [sweep_wall(w, 25 if a.quick else 100) for w in (1, 2)]
+    sweeps = [] if a.no_sweep else [sweep_wall(w, 25 if a.quick else a.sweep_steps)
+                                     for w in (1, 2)]
     out = {"per_arch": per_arch, "vmapped_vs_loop": {"block8_cpu_per_unit_ms":
            per_arch[0]["cpu_per_unit_ms"], "single_cpu_per_unit_ms": loop_ms},
            "sweep": sweeps, "loadavg_before": load0, "loadavg_after": os.getloadavg(),

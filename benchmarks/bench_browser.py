@@ -128,7 +128,11 @@ def key_presses(page, name: str, presses: int) -> tuple[list[float], list[float]
     slider ``name``."""
     thumb = page.locator(f"#ctl-{name} [role=slider]")
     requests: list = []
-    page.on("requestfinished", requests.append)
+
+    def finished(request) -> None:  # a plain function: Playwright tags its handlers
+        requests.append(request)
+
+    page.on("requestfinished", finished)
     out, wire = [], []
     for i in range(presses):
         thumb.focus()
@@ -142,7 +146,7 @@ def key_presses(page, name: str, presses: int) -> tuple[list[float], list[float]
         out.append(page.evaluate(LAST_DRAW_JS, t0))
         wire.append(sum(r.sizes()["responseBodySize"] for r in list(requests)
                         if "_dash-update-component" in r.url) / 1e3)
-    page.remove_listener("requestfinished", requests.append)
+    page.remove_listener("requestfinished", finished)
     return out, wire
 
 

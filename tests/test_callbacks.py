@@ -229,3 +229,22 @@ def test_readout_lists_every_number_as_text():
     for value in (ref.q_star, ref.chi_jac, ref.xi_c):
         assert f"{value:.5g}" in text
     assert "ordered" in text and not math.isnan(ref.q_star)
+
+
+def test_full_answers_go_to_orjson_in_one_call():
+    """Issue 14: plotly's encoder hands a figure to orjson as it is and visits every value
+    in Python only when orjson refuses a type (a NumPy string array did: ~30 ms per phase
+    diagram). Every figure of a full answer, and the trainability panel's, is accepted."""
+    import orjson
+
+    from components.callbacks import trainability as tcb
+
+    opts = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+    for mode in ("vanilla", "minimal"):
+        state = ViewState.default(mode)
+        out = plots.update_panels(state, None, None)
+        for value in out[:7]:
+            if value is not no_update:
+                orjson.dumps(value, option=opts)  # raises TypeError on a refused type
+        fig, _, _ = tcb.update(state, {"map": "auto", "step": "last", "view": "map"})
+        orjson.dumps(fig, option=opts)

@@ -255,16 +255,17 @@ def colour_values(g: Any, field: str) -> np.ndarray:
 
 
 def hover_values(xi: np.ndarray, exists: np.ndarray,
-                 chaotic: np.ndarray | None = None) -> tuple[list, np.ndarray]:
+                 chaotic: np.ndarray | None = None) -> tuple[list, list]:
     """Each cell's hover: (number, label) for the heatmap's ``text`` and ``customdata``.
 
     The hover shows label + number (``%{customdata}%{text}``): xi with 4 significant
     digits and an empty label; "∞" or "no stable fixed point" and an empty string (not
     null, which Plotly would print); in the xi_jac diagram a chaotic cell's growth time
     1/ln chi behind :data:`CHAOTIC_HOVER`. The numbers are rounded in one vectorised
-    step (:func:`round_sig`) and go out as JSON numbers; the labels are a fixed-width
-    NumPy string array, which the JSON encoder writes in one call (issue 14: the
-    per-cell strings cost ~60 ms per diagram before).
+    step (:func:`round_sig`) and go out as JSON numbers; the labels are set with NumPy
+    masks (issue 14: the per-cell strings cost ~60 ms per diagram before). Both are
+    plain lists: orjson then writes the whole figure in one call; a NumPy string array
+    made plotly's encoder fall back to visiting every value in Python (~30 ms).
     """
     xi = np.asarray(xi, dtype=float)
     exists = np.asarray(exists, dtype=bool)
@@ -275,6 +276,7 @@ def hover_values(xi: np.ndarray, exists: np.ndarray,
     labels[np.isposinf(shown)] = "∞"
     labels[np.isnan(shown) | np.isneginf(shown)] = "n/a"
     labels[~exists] = "no stable fixed point"
+    labels = labels.tolist()  # orjson writes lists of str, not NumPy string arrays
     numbers = shown.tolist()
     for i, j in np.argwhere(~(exists & np.isfinite(shown))).tolist():
         numbers[i][j] = ""

@@ -238,12 +238,19 @@ def trajectory_kernel(sigma_w, sigma_b, sigma_v, mu, R, Sigma, T, stab):
         e_uu, e_vv, _, _, _, _ = sigmoid_moments(mu, q)
         x_uu, x_vv, _ = sigmoid_cross_fast(mu, q, c, H_SCALE_GATE,
                                            stab if c < C_DIRECT else NO_TABLE)
-        Q = e_uu * Q + e_vv * R
-        Qab = x_uu * Qab + x_vv * R * sig
+        Q_new = e_uu * Q + e_vv * R
+        Qab_new = x_uu * Qab + x_vv * R * sig
+        same = Q_new == Q and Qab_new == Qab  # the map left (Q, Qab) unchanged, bit for bit
+        Q = Q_new
+        Qab = Qab_new
         out[0, t] = q
         out[1, t] = Q
         out[2, t] = c
         out[3, t] = Qab / Q
+        if same and t >= 2:  # a fixed point in floating point: every later row is this one
+            for k in range(4):
+                out[k, t + 1:] = out[k, t]
+            break
     return out
 
 

@@ -258,12 +258,17 @@ def trajectory_kernel(code, sigma_w, sigma_b, sigma_v, mu, R, Sigma, T, gl_x, gl
         # within 1e-5 of c = 1 the rule's ~1e-9 absolute error would show in 1 - C_t
         e_ff, _ = phi_cross_fast(code, mu, q, c, gl_x, gl_w, H_SCALE,
                                  stab if c < C_DIRECT else NO_TABLE)
+        same = Q == m0 and Qab == e_ff  # the map left (Q, Qab) unchanged, bit for bit
         Q = m0
         Qab = e_ff
         out[0, t] = q
         out[1, t] = Q
         out[2, t] = c
         out[3, t] = Qab / Q if Q > 0.0 else 1.0
+        if same and t >= 2:  # a fixed point in floating point: every later row is this one
+            for k in range(4):
+                out[k, t + 1:] = out[k, t]
+            break
     return out
 
 

@@ -47,9 +47,13 @@ def waiting(m: TrainMap) -> list[str]:
     return startup.pending([step_key("point", m.arch, str(m.base.get("phi", "tanh")))])
 
 
-def update(view: ViewState, values: dict,
-           notices: Sequence[str] = ()) -> tuple[dict, str, bool]:
-    """(figure, caption, whether the theory curves wait for the start-up)."""
+def update(view: ViewState, values: dict, notices: Sequence[str] = (),
+           figure: bool = True) -> tuple[dict | None, str, bool]:
+    """(figure, caption, whether the theory curves wait for the start-up).
+
+    ``figure=False`` leaves the map's figure out (None): the caption alone, when the
+    figure drawn already shows this (:func:`drawn_signature`).
+    """
     key = url_state.encode(view)
     if values["view"] == "dynamics":
         d, why = shipped_dynamics()
@@ -82,7 +86,7 @@ def update(view: ViewState, values: dict,
             log.warning("trainability curves failed for %s: %s", m.name, exc)
             theory_note = f"Theory curves unavailable here: {exc}"
     current, where = current_point(m, view)
-    fig = tfig.map_figure(m, ck, lines, current, key)
+    fig = tfig.map_figure(m, ck, lines, current, key) if figure else None
     notes = [where, theory_note, *problems, *notices]
     if step is not None and step not in m.checkpoints:
         notes.insert(0, f"This map has no checkpoint at {step} steps: showing the last.")
@@ -163,11 +167,11 @@ def register(app) -> None:
         notes = [f"Link: {notices}"] if notices else []
         polled = ctx.triggered_id == ids.TRAIN_POLL
         signature = drawn_signature(view, values, notes)
+        if signature == drawn and not polled:  # the figure already shows this
+            return no_update, update(view, values, notes, figure=False)[1], no_update, no_update
         fig, text, pending = update(view, values, notes)
         if pending and polled:  # still compiling: keep waiting
             return no_update, no_update, False, no_update
-        if signature == drawn and not polled:  # the figure already shows this
-            return no_update, text, no_update, no_update
         return fig, text, not pending, signature
 
     app.clientside_callback(WRITE_URL, Output(ids.TRAIN_URL_SINK, "data"),

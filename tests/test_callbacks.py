@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from dash import Patch, no_update
+from dash import no_update
 
 import theory
 from components import compute, ids, url_state
@@ -150,11 +150,12 @@ def test_phase_sends_a_patch_when_the_grid_is_unchanged():
     _, drawn, _, _ = plots.update_phase(s, None)
     moved = s.replace(sigma_w=2.0)
     fig, drawn2, _, _ = plots.update_phase(moved, drawn)
-    assert isinstance(fig, Patch) and drawn2["grid"] == drawn["grid"]
-    ops = fig.to_plotly_json()["operations"]
+    # a Patch, in the JSON form Dash sends it in (a plain dict: see plots._patch)
+    assert fig["__dash_patch_update"] == "__dash_patch_update" and drawn2["grid"] == drawn["grid"]
+    ops = fig["operations"]
     assert {tuple(op["location"]) for op in ops} == {("layout", "annotations")}
     fig, _, _, _ = plots.update_phase(moved.replace(T=200), drawn)
-    locations = {tuple(op["location"]) for op in fig.to_plotly_json()["operations"]}
+    locations = {tuple(op["location"]) for op in fig["operations"]}
     assert ("data", 2, "x") in locations  # the T = k xi line follows T
     fig, _, _, _ = plots.update_phase(moved.replace(sigma_v=0.9), drawn)
     assert isinstance(fig, dict)  # out-of-plane: new grid, whole figure
@@ -248,3 +249,11 @@ def test_full_answers_go_to_orjson_in_one_call():
                 orjson.dumps(value, option=opts)  # raises TypeError on a refused type
         fig, _, _ = tcb.update(state, {"map": "auto", "step": "last", "view": "map"})
         orjson.dumps(fig, option=opts)
+        # a move in the plane and a change of T: the phase diagram is patched
+        drawn = plots.drawn_key(state)
+        for move in ({state.x: getattr(state, state.x) + 0.1}, {"T": state.T + 1}):
+            out = plots.update_panels(state.replace(**move), set(move), drawn)
+            assert out[0]["__dash_patch_update"]
+            for value in out[:7]:
+                if value is not no_update:
+                    orjson.dumps(value, option=opts)

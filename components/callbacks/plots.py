@@ -101,15 +101,20 @@ def update_phase(state: ViewState, drawn: dict | None) -> tuple[Any, dict | None
     return fig, new, readout_html(points, state), status
 
 
-def _patch(updates: list) -> Patch:
-    """A Dash ``Patch`` assigning each (path, value)."""
+def _patch(updates: list) -> dict:
+    """A Dash ``Patch`` assigning each (path, value), in the JSON form it is sent in.
+
+    The dict, not the ``Patch`` object: plotly's encoder hands a whole answer to orjson
+    only when every value is a plain type, and otherwise visits every value in Python
+    (issue 14; the renderer reads the same JSON either way).
+    """
     patch = Patch()
     for path, value in updates:
         target = patch
         for part in path[:-1]:
             target = target[part]
         target[path[-1]] = value
-    return patch
+    return patch.to_plotly_json()
 
 
 def update_memory(state: ViewState) -> dict:

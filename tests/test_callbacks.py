@@ -257,3 +257,35 @@ def test_full_answers_go_to_orjson_in_one_call():
             for value in out[:7]:
                 if value is not no_update:
                     orjson.dumps(value, option=opts)
+
+
+def test_parse_skips_values_the_view_already_holds_without_changing_the_result():
+    """parse() applies only the controls whose value differs from the view built so far;
+    applying every control one by one gives the same view (random views, junk mixed in)."""
+    rng = np.random.default_rng(7)
+    junk = ["junk", float("nan"), True, 1, 2.5, None, "1.5", -1e300]
+
+    def apply_all(values):
+        raw = dict(zip(parse.NAMES, values, strict=True))
+        state = ViewState.default(raw["mode"])
+        if raw["compare"] != parse.NO_COMPARE:
+            state = parse._apply(state, "compare", raw["compare"])
+        for name, value in raw.items():
+            if name not in ("mode", "compare") and value is not None:
+                state = parse._apply(state, name, value)
+        return state
+
+    for _ in range(60):
+        mode = str(rng.choice(["vanilla", "minimal", "gru", "lstm"]))
+        state = ViewState.default(mode).replace(
+            sigma_w=float(rng.uniform(0.1, 4)), T=int(rng.integers(1, 500)),
+            sigma_v=float(rng.uniform(0, 3)))
+        d = state.to_dict()
+        values = []
+        for name in parse.NAMES:
+            value = {"plane": f"{state.x},{state.y}",
+                     "compare": state.compare or parse.NO_COMPARE}.get(name, d.get(name))
+            if rng.random() < 0.15 and name not in ("mode", "compare"):
+                value = junk[rng.integers(len(junk))]
+            values.append(value)
+        assert parse.parse(parse.NAMES, values) == apply_all(values)

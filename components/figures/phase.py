@@ -69,7 +69,7 @@ VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#3
            "#6ece58", "#b5de2b", "#fde725")  # plotly.colors.sequential.Viridis
 TK_STYLE = {"color": "white", "width": 2.5, "dash": "dash"}
 #: Hover label in front of a chaotic cell's growth time in the xi_jac diagram.
-CHAOTIC_HOVER = "∞ (chaotic); e-fold growth time 1/ln χ = "
+CHAOTIC_HOVER = "∞ (chaotic); 1/ln χ = "  # short: one per chaotic cell on the wire
 
 
 def phase_figure(panels: Sequence[Any], view: Any, key: str) -> dict:

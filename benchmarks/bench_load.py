@@ -118,11 +118,15 @@ def start_view(rng: np.random.Generator) -> str:
     return url_state.encode(state.replace(**values))
 
 
+def plane_of(session: Session) -> list[str]:
+    """The two parameters of the phase diagram's plane in ``session``'s view."""
+    return str(session.value("ctl-plane.value") or "").split(",")
+
+
 def kind_of(session: Session, prop: str) -> str:
     """Which kind of move changing ``prop`` is (:data:`KINDS`)."""
     name = prop.split(".")[0].removeprefix("ctl-")
-    plane = str(session.value("ctl-plane.value") or "").split(",")
-    return "plane" if name in plane else "T" if name == "T" else "out"
+    return "plane" if name in plane_of(session) else "T" if name == "T" else "out"
 
 
 def next_move(session: Session, rng: np.random.Generator,
@@ -337,10 +341,9 @@ def alone(url: str, model: DashModel, workers: list[int], seed: int) -> dict:
     http_ = Http(url, timeout=REQUEST_TIMEOUT_S, encodings=CHROMIUM_ENCODINGS)
     session = Session(model, http_)
     session.page_load(start_view(rng))
-    controls = {"plane": None, "T": ("T",), "out": None}
-    plane = str(session.value("ctl-plane.value")).split(",")
-    controls["plane"] = tuple(plane)
-    controls["out"] = tuple(c for c in CLASS_CONTROLS if c not in plane and c != "T")
+    plane = plane_of(session)
+    controls = {"plane": tuple(plane), "T": ("T",),
+                "out": tuple(c for c in CLASS_CONTROLS if c not in plane and c != "T")}
     report = {}
     for kind in KINDS:
         cpu0, seconds, wire, raw = cpu_seconds(workers), [], [], []
@@ -381,8 +384,11 @@ class Reference:
         pairs = [p for m in moves if m.ok for p in m.bodies]
         if limit is not None and len(pairs) > limit:
             pairs = [pairs[i] for i in rng.choice(len(pairs), limit, replace=False)]
-        bad = [json.loads(b)["changedPropIds"] for b, d, *_ in pairs if self.digest(b) != d]
-        return len(pairs), bad
+        return len(pairs), self.wrong(pairs)
+
+    def wrong(self, pairs: list) -> list:
+        """``changedPropIds`` of the (body, digest, ...) pairs whose answer differs."""
+        return [json.loads(b)["changedPropIds"] for b, d, *_ in pairs if self.digest(b) != d]
 
     def last_moves(self, moves: list[Move]) -> tuple[int, list]:
         """Every student's last answered move against the single-user answers."""
@@ -390,9 +396,7 @@ class Reference:
         for m in moves:
             if m.ok and m.bodies and m.due >= last.get(m.user, m).due:
                 last[m.user] = m
-        pairs = [p for m in last.values() for p in m.bodies]
-        bad = [json.loads(b)["changedPropIds"] for b, d, *_ in pairs if self.digest(b) != d]
-        return len(last), bad
+        return len(last), self.wrong([p for m in last.values() for p in m.bodies])
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -40,6 +40,7 @@ import theory
 from components import specs, startup
 from components.viewstate import ViewState
 from theory import CriticalLine, GridResult, Params, PointResult, Trajectory
+from theory.grids import C_FIELDS
 from theory.types import GATES
 from theory.warm import step_key
 
@@ -112,8 +113,12 @@ def axis_values(ranges: str, name: str, n: int) -> np.ndarray:
 
 
 def grid_key(state: ViewState, arch: str) -> tuple:
-    """What a phase-diagram grid depends on (in-plane values and weights excluded)."""
-    p = canonical(state.params(arch), (state.x, state.y))
+    """What a phase-diagram grid depends on: in-plane values and weights excluded, and
+    the input correlation Sigma too unless the timescale shown is a correlation field
+    (``theory.grids.C_FIELDS``): xi_jac, xi_q and the phase boundaries depend on the
+    variance map only, so a move of Sigma keeps their grid (a Patch, not a new figure)."""
+    drop = (state.x, state.y) if state.field in C_FIELDS else (state.x, state.y, "Sigma")
+    p = canonical(state.params(arch), drop)
     return (p, state.ranges, state.x, state.y, grid_points(p, state.n), state.field)
 
 
@@ -245,7 +250,9 @@ def spectrum_data(state: ViewState) -> list[SpectrumData]:
         samples = None
         if state.sample and sample_allowed(state):
             samples = _samples(p, state.N, state.T, state.seed)
-        out.append(SpectrumData(arch, _spectrum(p, state.T), point(canonical(p)), samples))
+        # the Jacobian lives at the variance fixed point: Sigma does not enter (cached once)
+        spectrum = _spectrum(p.replace(Sigma=0.0), state.T)
+        out.append(SpectrumData(arch, spectrum, point(canonical(p)), samples))
     return out
 
 

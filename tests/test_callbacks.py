@@ -161,6 +161,16 @@ def test_phase_sends_a_patch_when_the_grid_is_unchanged():
     assert isinstance(fig, dict)  # out-of-plane: new grid, whole figure
 
 
+def test_a_move_of_sigma_keeps_the_grid_unless_the_diagram_shows_xi_c():
+    """xi_jac and xi_q do not depend on Sigma: moving it patches the figure; xi_c does."""
+    for field, patched in (("xi_jac", True), ("xi_q", True), ("xi_c", False)):
+        s = SMALL.replace(field=field, Sigma=0.2)
+        _, drawn, _, _ = plots.update_phase(s, None)
+        fig, drawn2, _, _ = plots.update_phase(s.replace(Sigma=0.7), drawn)
+        assert ("__dash_patch_update" in fig) is patched, field
+        assert (drawn2["grid"] == drawn["grid"]) is patched, field
+
+
 def test_memory_numbers_equal_the_theory_api():
     s = SMALL.replace(sigma_w=1.5, T=30)
     fig = plots.update_memory(s)

@@ -127,3 +127,26 @@ def test_smoothing_table_is_finite_and_matches_direct_2d_rule(code):
                 for d, f in zip(direct, fast, strict=True):
                     # table interpolation error measured <= 9e-7 relative (scale 1e-3 floor)
                     assert f == pytest.approx(d, rel=5e-6, abs=5e-9), (mu, q, c)
+
+
+@pytest.mark.parametrize("arch", ["vanilla", "minimal", "gru", "lstm"])
+def test_variance_fields_and_spectrum_do_not_depend_on_sigma(arch):
+    """The dashboard keys its grids (xi_jac, xi_q views) and spectra without Sigma (the
+    input correlation): everything but the correlation fields must then be equal at any
+    Sigma. The correlation fields must not be (else the check would be empty)."""
+    from theory.grids import C_FIELDS
+
+    base = Params(arch=arch, sigma_w=1.3, sigma_b=0.3, sigma_v=0.8, mu_b=0.5)
+    axes = dict(x=("sigma_w", np.array([0.8, 1.6, 2.4])), y=("mu_b", np.array([-1.0, 1.0])))
+    variance = ("chi_jac", "tau_jac", "xi_jac", "xi_q", "exists", "bistable", "branch_high",
+                *(("rho_tied",) if arch in ("gru", "lstm") else ()))
+    grids = [theory.grid(base.replace(Sigma=s), fields=variance + ("xi_c",), **axes)
+             for s in (0.0, 0.35, 0.9)]
+    for g in grids[1:]:
+        for name in variance:
+            np.testing.assert_array_equal(g[name], grids[0][name], err_msg=name)
+        assert not np.allclose(g["xi_c"], grids[0]["xi_c"], equal_nan=True)
+    assert "xi_c" in C_FIELDS and not C_FIELDS & set(variance)
+    spectra = [theory.spectrum(base.replace(Sigma=s), 12, n_points=64) for s in (0.0, 0.9)]
+    np.testing.assert_array_equal(spectra[0].pdf, spectra[1].pdf)
+    np.testing.assert_array_equal([spectra[0].m1, spectra[0].m2], [spectra[1].m1, spectra[1].m2])

@@ -20,6 +20,10 @@ view at 1280x720 and measures:
   grid is recomputed and re-sent on every press.
 * for both kinds of press, the bytes the callback answers took on the wire
   (Chromium's own count of each response body as received, compressed).
+* for both kinds of press, where the time goes (the browser's Resource Timing of the
+  callback requests): key press -> first request sent, -> last answer received,
+  and the drawing after it (last ``plotly_afterplot`` minus the last answer), with
+  the time each graph finished drawing.
 * ``drag``: drag the sigma_w thumb for one second (40 mouse moves), release;
   reported: last afterplot after release minus the release time.
 
@@ -81,6 +85,19 @@ LAST_DRAW_JS = """(t0) => {
 }"""
 
 
+PHASES_JS = """(t0) => {
+  const e = performance.getEntriesByType('resource').filter(
+    r => r.name.includes('_dash-update-component') && r.startTime >= t0);
+  if (!e.length) return null;
+  const drawn = Object.keys(window.__draws).map(id => {
+    const after = window.__draws[id].filter(t => t >= t0);
+    return after.length ? after[after.length - 1] - t0 : null;
+  });
+  return [Math.min(...e.map(r => r.startTime)) - t0, Math.max(...e.map(r => r.responseEnd)) - t0,
+          ...drawn];
+}"""
+
+
 def free_port() -> int:
     with contextlib.closing(socket.socket()) as s:
         s.bind(("127.0.0.1", 0))
@@ -123,8 +140,9 @@ def wait_settled(page, old: str, timeout: float = 30_000) -> None:
     page.wait_for_function(SETTLED_JS, arg=[list(GRAPHS), old], timeout=timeout, polling=5)
 
 
-def key_presses(page, name: str, presses: int) -> tuple[list[float], list[float]]:
-    """Latency (ms) and callback answers' bytes on the wire (kB) of each key press on
+def key_presses(page, name: str, presses: int) -> tuple[list[float], list[float], list]:
+    """Latency (ms), callback answers' bytes on the wire (kB) and (request sent, last
+    answer received) in ms after the press (:data:`PHASES_JS`) of each key press on
     slider ``name``."""
     thumb = page.locator(f"#ctl-{name} [role=slider]")
     requests: list = []
@@ -133,21 +151,23 @@ def key_presses(page, name: str, presses: int) -> tuple[list[float], list[float]
         requests.append(request)
 
     page.on("requestfinished", finished)
-    out, wire = [], []
+    out, wire, phases = [], [], []
     for i in range(presses):
         thumb.focus()
         old = page.evaluate("window.location.search")
         page.wait_for_timeout(20)
         requests.clear()
+        page.evaluate("performance.clearResourceTimings()")
         t0 = page.evaluate("performance.now()")
         page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
         wait_settled(page, old)
         page.wait_for_timeout(30)  # let any trailing afterplot land
         out.append(page.evaluate(LAST_DRAW_JS, t0))
+        phases.append(page.evaluate(PHASES_JS, t0))
         wire.append(sum(r.sizes()["responseBodySize"] for r in list(requests)
                         if "_dash-update-component" in r.url) / 1e3)
     page.remove_listener("requestfinished", finished)
-    return out, wire
+    return out, wire, phases
 
 
 def drag(page, name: str, seconds: float = 1.0, moves: int = 40) -> float:
@@ -189,10 +209,19 @@ def run(url: str, presses: int) -> dict:
         results = {}
         for kind, name, n in (("key", "sigma_w", presses),
                               ("key_out_of_plane", "sigma_v", max(10, presses // 3))):
-            latency, wire = key_presses(page, name, n)
+            latency, wire, phases = key_presses(page, name, n)
             results[kind] = summary(latency)
             results[kind].update(wire_kb_median=statistics.median(wire), wire_kb_max=max(wire),
-                                 wire_kb=wire)
+                                 wire_kb=wire, phases_ms=phases)
+            timed = [(p[0], p[1], t - p[1]) for p, t in zip(phases, latency, strict=True) if p]
+            if timed:
+                results[kind]["phase_medians_ms"] = {
+                    step: statistics.median(x[j] for x in timed)
+                    for j, step in enumerate(("request_sent", "answer_received", "drawing"))}
+                results[kind]["drawn_after_press_medians_ms"] = {  # each graph's last afterplot
+                    g: statistics.median(p[2 + j] for p in phases if p and p[2 + j] is not None)
+                    for j, g in enumerate(GRAPHS)
+                    if any(p and p[2 + j] is not None for p in phases)}
         results["drag"] = {"final_ms": [drag(page, "sigma_w") for _ in range(3)]}
         browser.close()
     results["drag"]["median_final_ms"] = statistics.median(results["drag"]["final_ms"])
@@ -223,6 +252,14 @@ def main() -> None:
         ok = value <= BYTES_TARGETS[name]
         print(f"{name:<34}{value:>9.1f} kB{BYTES_TARGETS[name]:>7.0f} kB{'yes' if ok else 'NO':>5}")
         checks[name] = value
+    for kind in ("key", "key_out_of_plane"):
+        ph = res[kind].get("phase_medians_ms")
+        if ph:
+            print(f"{kind}: medians after the press: request sent {ph['request_sent']:.0f} ms, "
+                  f"last answer {ph['answer_received']:.0f} ms; then drawing "
+                  f"{ph['drawing']:.0f} ms (graphs done at " + ", ".join(
+                      f"{g} {v:.0f}" for g, v in res[kind]["drawn_after_press_medians_ms"].items())
+                  + " ms)")
     print("drag final frames (ms):", ", ".join(f"{v:.0f}" for v in res["drag"]["final_ms"]))
     out = {"results": res, "targets": {**TARGETS, **BYTES_TARGETS}, "checks": checks,
            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),

@@ -74,28 +74,27 @@ SETTLED_JS = """([ids, old]) => {
   });
 }"""
 
-LAST_DRAW_JS = """(t0) => {
-  let last = -1;
-  for (const id of Object.keys(window.__draws)) {
-    const after = window.__draws[id].filter(t => t >= t0);
-    if (!after.length) return null;
-    last = Math.max(last, after[after.length - 1]);
-  }
-  return last - t0;
-}"""
+GRAPH_DRAWS_JS = """(t0) => Object.fromEntries(Object.keys(window.__draws).map(id => {
+  const after = window.__draws[id].filter(t => t >= t0);
+  return [id, after.length ? after[after.length - 1] - t0 : null];
+}))"""
 
-
-PHASES_JS = """(t0) => {
+REQUESTS_JS = """(t0) => {
   const e = performance.getEntriesByType('resource').filter(
     r => r.name.includes('_dash-update-component') && r.startTime >= t0);
   if (!e.length) return null;
-  const drawn = Object.keys(window.__draws).map(id => {
-    const after = window.__draws[id].filter(t => t >= t0);
-    return after.length ? after[after.length - 1] - t0 : null;
-  });
-  return [Math.min(...e.map(r => r.startTime)) - t0, Math.max(...e.map(r => r.responseEnd)) - t0,
-          ...drawn];
+  return [Math.min(...e.map(r => r.startTime)) - t0, Math.max(...e.map(r => r.responseEnd)) - t0];
 }"""
+
+
+def graph_draws(page, t0: float) -> dict:
+    """Each graph's last ``plotly_afterplot`` in ms after ``t0`` (None if it drew none)."""
+    return page.evaluate(GRAPH_DRAWS_JS, t0)
+
+
+def last_draw(draws: dict) -> float | None:
+    """When every graph had drawn (ms), or None if one of them did not."""
+    return None if None in draws.values() else max(draws.values())
 
 
 def free_port() -> int:
@@ -141,9 +140,9 @@ def wait_settled(page, old: str, timeout: float = 30_000) -> None:
 
 
 def key_presses(page, name: str, presses: int) -> tuple[list[float], list[float], list]:
-    """Latency (ms), callback answers' bytes on the wire (kB) and (request sent, last
-    answer received) in ms after the press (:data:`PHASES_JS`) of each key press on
-    slider ``name``."""
+    """Latency (ms), callback answers' bytes on the wire (kB) and where the time went of
+    each key press on slider ``name``: (request sent, last answer received) in ms after
+    the press (:data:`REQUESTS_JS`, None if not timed) and each graph's last draw."""
     thumb = page.locator(f"#ctl-{name} [role=slider]")
     requests: list = []
 
@@ -162,8 +161,9 @@ def key_presses(page, name: str, presses: int) -> tuple[list[float], list[float]
         page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
         wait_settled(page, old)
         page.wait_for_timeout(30)  # let any trailing afterplot land
-        out.append(page.evaluate(LAST_DRAW_JS, t0))
-        phases.append(page.evaluate(PHASES_JS, t0))
+        draws = graph_draws(page, t0)
+        out.append(last_draw(draws))
+        phases.append((page.evaluate(REQUESTS_JS, t0), draws))
         wire.append(sum(r.sizes()["responseBodySize"] for r in list(requests)
                         if "_dash-update-component" in r.url) / 1e3)
     page.remove_listener("requestfinished", finished)
@@ -186,7 +186,7 @@ def drag(page, name: str, seconds: float = 1.0, moves: int = 40) -> float:
     page.mouse.up()
     wait_settled(page, old)
     page.wait_for_timeout(50)
-    return page.evaluate(LAST_DRAW_JS, t_release)
+    return last_draw(graph_draws(page, t_release))
 
 
 def summary(samples: list[float]) -> dict:
@@ -213,15 +213,15 @@ def run(url: str, presses: int) -> dict:
             results[kind] = summary(latency)
             results[kind].update(wire_kb_median=statistics.median(wire), wire_kb_max=max(wire),
                                  wire_kb=wire, phases_ms=phases)
-            timed = [(p[0], p[1], t - p[1]) for p, t in zip(phases, latency, strict=True) if p]
+            timed = [(r[0], r[1], t - r[1]) for (r, _), t in zip(phases, latency, strict=True)
+                     if r and t is not None]
             if timed:
                 results[kind]["phase_medians_ms"] = {
                     step: statistics.median(x[j] for x in timed)
                     for j, step in enumerate(("request_sent", "answer_received", "drawing"))}
+                drawn = {g: [d[g] for _, d in phases if d.get(g) is not None] for g in GRAPHS}
                 results[kind]["drawn_after_press_medians_ms"] = {  # each graph's last afterplot
-                    g: statistics.median(p[2 + j] for p in phases if p and p[2 + j] is not None)
-                    for j, g in enumerate(GRAPHS)
-                    if any(p and p[2 + j] is not None for p in phases)}
+                    g: statistics.median(v) for g, v in drawn.items() if v}
         results["drag"] = {"final_ms": [drag(page, "sigma_w") for _ in range(3)]}
         browser.close()
     results["drag"]["median_final_ms"] = statistics.median(results["drag"]["final_ms"])
